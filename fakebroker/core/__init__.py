@@ -1,0 +1,44 @@
+"""The sans-I/O model of a RabbitMQ broker.
+
+Commands go in as method calls on :class:`Broker`, its connections and
+channels; outcomes come back as return values, exceptions carrying
+RabbitMQ's reply codes (:mod:`fakebroker.core.errors`) and events in each
+connection's outbox (:mod:`fakebroker.core.events`).  Time comes from an
+injected clock (:class:`VirtualClock` in tests).
+"""
+
+from __future__ import annotations
+
+from . import events
+from ._channel import Channel
+from ._connection import Connection
+from .broker import DEFAULT_CONSUMER_TIMEOUT, BindingInfo, Broker, QueueInfo
+from .clock import Clock, SystemClock, Timer, VirtualClock
+from .errors import AMQPChannelError, AMQPConnectionError, AMQPError, ReplyCode, Scope
+from .journal import Journal, JournalEntry
+from .message import DeclareOk, GetOk, Message, Properties
+
+__all__ = [
+    "DEFAULT_CONSUMER_TIMEOUT",
+    "AMQPChannelError",
+    "AMQPConnectionError",
+    "AMQPError",
+    "BindingInfo",
+    "Broker",
+    "Channel",
+    "Clock",
+    "Connection",
+    "DeclareOk",
+    "GetOk",
+    "Journal",
+    "JournalEntry",
+    "Message",
+    "Properties",
+    "QueueInfo",
+    "ReplyCode",
+    "Scope",
+    "SystemClock",
+    "Timer",
+    "VirtualClock",
+    "events",
+]

@@ -1,0 +1,594 @@
+"""A channel: consumers, delivery tags, acks, qos, confirms and transactions.
+
+Rules (RabbitMQ 3.10):
+- delivery tags count from 1 per channel, for deliveries and basic.get alike;
+- an unknown or already settled tag closes the channel with 406; ``multiple``
+  with tag 0 settles everything outstanding;
+- basic.qos global=false sets the limit of consumers created afterwards,
+  global=true limits the whole channel; no_ack consumers ignore both;
+- closing the channel (or its connection) requeues every unacked message;
+- confirm and tx modes exclude each other; in tx mode publishes and acks wait
+  for tx.commit and vanish on tx.rollback;
+- an error raised by a method closes the channel (or the connection) in the
+  core before it reaches the engine.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from . import _replies as R
+from ._queue import Consumer, Queue
+from ._store import Entry
+from .errors import AMQPError, Scope
+from .events import ChannelClosed, ConfirmAck, ConfirmNack, ConsumerCancelled, Deliver, Return
+from .message import DeclareOk, GetOk, Message, Properties
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+    from ._exchange import Exchange
+    from .clock import Timer
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _closes_on_error(method: Callable[P, T]) -> Callable[P, T]:
+    """Tear the channel (or connection) down in the core when the method fails."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except AMQPError as error:
+            channel = args[0]
+            assert isinstance(channel, Channel)
+            channel.fail(error)
+            raise
+
+    return wrapper
+
+
+class Pending:
+    """A delivery waiting for its ack."""
+
+    __slots__ = ("consumer", "delivered_at", "entry", "queue")
+
+    def __init__(
+        self, entry: Entry, queue: Queue, consumer: Consumer | None, delivered_at: float
+    ) -> None:
+        self.entry = entry
+        self.queue = queue
+        self.consumer = consumer
+        self.delivered_at = delivered_at
+
+
+class Channel:
+    """One open channel of a connection."""
+
+    def __init__(self, *, connection: Connection, number: int) -> None:
+        self.conn = connection
+        self.number = number
+        self.vhost = connection.vhost
+        self.broker = connection.broker
+        self.next_tag = 1
+        self.unacked: dict[int, Pending] = {}
+        self.consumers: dict[str, Consumer] = {}
+        self.consumer_unacked = 0
+        self.prefetch = 0
+        self.global_prefetch = 0
+        self.flow_active = True
+        self.confirm = False
+        self.publish_seq = 0
+        self.tx = False
+        self._tx_publishes: list[tuple[Exchange, str, bool, Properties, bytes]] = []
+        self._tx_acks: list[tuple[int, Pending, str | None, bool]] = []
+        self.closed = False
+        self.last_queue: str | None = None
+        self._timeout_timer: Timer | None = None
+
+    # -- errors and closing -----------------------------------------------------------------
+
+    def fail(self, error: AMQPError) -> None:
+        """Tear down what ``error`` closes."""
+        if error.scope is Scope.CONNECTION:
+            self.conn.teardown()
+        else:
+            self.teardown()
+
+    def close(self) -> None:
+        """channel.close from the client."""
+        self.teardown()
+
+    def teardown(self) -> None:
+        """Cancel consumers, requeue unacked messages, forget the channel."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._timeout_timer is not None:
+            self._timeout_timer.cancel()
+            self._timeout_timer = None
+        self.conn.channels.pop(self.number, None)
+        pending = list(self.unacked.values()) + [p for _, p, _, _ in self._tx_acks]
+        self.unacked.clear()
+        self._tx_acks.clear()
+        self._tx_publishes.clear()
+        for consumer in list(self.consumers.values()):
+            consumer.queue.remove_consumer(consumer)
+        self.consumers.clear()
+        for item in sorted(pending, key=lambda p: p.entry.seq):
+            item.queue.requeue(item.entry)
+
+    def _close_by_server(self, error: AMQPError) -> None:
+        self.teardown()
+        self.conn.emit(ChannelClosed(self.number, error))
+
+    # -- names ------------------------------------------------------------------------------
+
+    def _queue_name(self, name: str) -> str:
+        if name:
+            return name
+        if self.last_queue is None:
+            raise R.no_previous_queue()
+        return self.last_queue
+
+    def _queue(self, name: str) -> Queue:
+        return self.vhost.queue(self._queue_name(name), self.conn)
+
+    # -- exchanges --------------------------------------------------------------------------
+
+    @_closes_on_error
+    def exchange_declare(
+        self,
+        exchange: str,
+        type: str = "direct",
+        passive: bool = False,
+        durable: bool = False,
+        auto_delete: bool = False,
+        internal: bool = False,
+        arguments: dict[str, Any] | None = None,
+    ) -> None:
+        """exchange.declare."""
+        self.vhost.declare_exchange(
+            exchange,
+            type,
+            passive=passive,
+            durable=durable,
+            auto_delete=auto_delete,
+            internal=internal,
+            arguments=dict(arguments or {}),
+        )
+
+    @_closes_on_error
+    def exchange_delete(self, exchange: str, if_unused: bool = False) -> None:
+        """exchange.delete."""
+        self.vhost.delete_exchange(exchange, if_unused=if_unused)
+
+    @_closes_on_error
+    def exchange_bind(
+        self,
+        destination: str,
+        source: str,
+        routing_key: str = "",
+        arguments: dict[str, Any] | None = None,
+    ) -> None:
+        """exchange.bind."""
+        if destination == "":
+            raise R.default_exchange_op()
+        dest = self.vhost.exchange(destination)
+        self.vhost.bind(source, dest, routing_key, dict(arguments or {}))
+
+    @_closes_on_error
+    def exchange_unbind(
+        self,
+        destination: str,
+        source: str,
+        routing_key: str = "",
+        arguments: dict[str, Any] | None = None,
+    ) -> None:
+        """exchange.unbind."""
+        if destination == "":
+            raise R.default_exchange_op()
+        dest = self.vhost.exchanges.get(destination)
+        if dest is not None:
+            self.vhost.unbind(source, dest, routing_key, arguments or {})
+
+    # -- queues -----------------------------------------------------------------------------
+
+    @_closes_on_error
+    def queue_declare(
+        self,
+        queue: str = "",
+        passive: bool = False,
+        durable: bool = False,
+        exclusive: bool = False,
+        auto_delete: bool = False,
+        arguments: dict[str, Any] | None = None,
+    ) -> DeclareOk:
+        """queue.declare."""
+        if not queue:
+            queue = self._queue_name("") if passive else self.broker.generate_name("amq.gen-")
+        ok = self.vhost.declare_queue(
+            self.conn,
+            queue,
+            passive=passive,
+            durable=durable,
+            exclusive=exclusive,
+            auto_delete=auto_delete,
+            arguments=dict(arguments or {}),
+        )
+        self.last_queue = ok.queue
+        return ok
+
+    @_closes_on_error
+    def queue_bind(
+        self,
+        queue: str,
+        exchange: str,
+        routing_key: str = "",
+        arguments: dict[str, Any] | None = None,
+    ) -> None:
+        """queue.bind."""
+        if not routing_key and not queue:
+            routing_key = self._queue_name("")
+        target = self._queue(queue)
+        self.vhost.bind(exchange, target, routing_key, dict(arguments or {}))
+
+    @_closes_on_error
+    def queue_unbind(
+        self,
+        queue: str,
+        exchange: str,
+        routing_key: str = "",
+        arguments: dict[str, Any] | None = None,
+    ) -> None:
+        """queue.unbind."""
+        name = self._queue_name(queue)
+        target = self.vhost.queues.get(name)
+        if target is None:
+            return
+        self.vhost.check_exclusive(target, self.conn)
+        self.vhost.unbind(exchange, target, routing_key, arguments or {})
+
+    @_closes_on_error
+    def queue_purge(self, queue: str) -> int:
+        """queue.purge: how many ready messages were removed."""
+        return self._queue(queue).purge()
+
+    @_closes_on_error
+    def queue_delete(self, queue: str, if_unused: bool = False, if_empty: bool = False) -> int:
+        """queue.delete: how many ready messages went with it."""
+        return self.vhost.delete_queue(
+            self.conn, self._queue_name(queue), if_unused=if_unused, if_empty=if_empty
+        )
+
+    # -- consuming --------------------------------------------------------------------------
+
+    @_closes_on_error
+    def basic_qos(self, prefetch_size: int = 0, prefetch_count: int = 0, global_: bool = False) -> None:
+        """basic.qos."""
+        if prefetch_size:
+            raise R.prefetch_size(prefetch_size)
+        if global_:
+            self.global_prefetch = prefetch_count
+            for consumer in list(self.consumers.values()):
+                consumer.queue.dispatch()
+        else:
+            self.prefetch = prefetch_count
+
+    @_closes_on_error
+    def basic_consume(
+        self,
+        queue: str,
+        consumer_tag: str = "",
+        no_local: bool = False,
+        no_ack: bool = False,
+        exclusive: bool = False,
+        arguments: dict[str, Any] | None = None,
+    ) -> str:
+        """basic.consume: the consumer tag (generated when empty)."""
+        target = self._queue(queue)
+        tag = consumer_tag or self.broker.generate_name("amq.ctag-")
+        if tag in self.consumers:
+            raise R.reused_consumer_tag(tag)
+        if exclusive and target.consumers or any(c.exclusive for c in target.consumers):
+            raise R.exclusive_consume_refused(target.name, self.vhost.name)
+        consumer = Consumer(
+            tag=tag,
+            channel=self,
+            queue=target,
+            no_ack=no_ack,
+            exclusive=exclusive,
+            prefetch=self.prefetch,
+            arguments=dict(arguments or {}),
+        )
+        self.consumers[tag] = consumer
+        target.add_consumer(consumer)
+        return tag
+
+    @_closes_on_error
+    def basic_cancel(self, consumer_tag: str) -> None:
+        """basic.cancel (an unknown tag is fine)."""
+        consumer = self.consumers.pop(consumer_tag, None)
+        if consumer is not None:
+            consumer.queue.remove_consumer(consumer)
+
+    def cancel_by_server(self, consumer: Consumer) -> None:
+        """The queue went away: forget the consumer and tell the client."""
+        if self.consumers.pop(consumer.tag, None) is not None:
+            self.conn.emit(ConsumerCancelled(self.number, consumer.tag))
+
+    def deliver(self, consumer: Consumer, entry: Entry, queue: Queue) -> None:
+        """Hand ``entry`` to ``consumer`` (called by the queue)."""
+        tag = self.next_tag
+        self.next_tag = tag + 1
+        msg = entry.msg
+        if not consumer.no_ack:
+            self.unacked[tag] = Pending(entry, queue, consumer, self.broker.clock.now())
+            consumer.unacked += 1
+            self.consumer_unacked += 1
+            queue.unacked += 1
+            if self._timeout_timer is None:
+                self._arm_timeout()
+        self.broker.journal.record(
+            "delivered", self.vhost.name, queue=queue.name, msg=msg, consumer_tag=consumer.tag
+        )
+        self.conn.emit(
+            Deliver(
+                self.number,
+                consumer.tag,
+                tag,
+                entry.redelivered,
+                msg.exchange,
+                msg.routing_key,
+                _with_delivery_count(entry),
+            )
+        )
+
+    @_closes_on_error
+    def basic_get(self, queue: str, no_ack: bool = False) -> GetOk | None:
+        """basic.get: one message, or None for get-empty."""
+        target = self._queue(queue)
+        target.touch()
+        entry = target.take()
+        if entry is None:
+            return None
+        tag = self.next_tag
+        self.next_tag = tag + 1
+        if not no_ack:
+            self.unacked[tag] = Pending(entry, target, None, self.broker.clock.now())
+            target.unacked += 1
+            if self._timeout_timer is None:
+                self._arm_timeout()
+        msg = entry.msg
+        self.broker.journal.record("delivered", self.vhost.name, queue=target.name, msg=msg)
+        return GetOk(
+            tag,
+            entry.redelivered,
+            msg.exchange,
+            msg.routing_key,
+            len(target.store),
+            _with_delivery_count(entry),
+        )
+
+    # -- settling ---------------------------------------------------------------------------
+
+    def _take_pending(self, delivery_tag: int, multiple: bool) -> list[tuple[int, Pending]]:
+        unacked = self.unacked
+        if multiple:
+            if delivery_tag == 0:
+                taken = list(unacked.items())
+                unacked.clear()
+                return taken
+            if delivery_tag not in unacked:
+                raise R.unknown_delivery_tag(delivery_tag)
+            taken = []
+            for tag in list(unacked):
+                if tag > delivery_tag:
+                    break
+                taken.append((tag, unacked.pop(tag)))
+            return taken
+        pending = unacked.pop(delivery_tag, None)
+        if pending is None:
+            raise R.unknown_delivery_tag(delivery_tag)
+        return [(delivery_tag, pending)]
+
+    def basic_ack(self, delivery_tag: int, multiple: bool = False) -> None:
+        """basic.ack."""
+        self._settle(delivery_tag, multiple, None, False, "acked")
+
+    def basic_nack(self, delivery_tag: int, multiple: bool = False, requeue: bool = True) -> None:
+        """basic.nack."""
+        self._settle(delivery_tag, multiple, "rejected", requeue, "nacked")
+
+    def basic_reject(self, delivery_tag: int, requeue: bool = True) -> None:
+        """basic.reject."""
+        self._settle(delivery_tag, False, "rejected", requeue, "rejected")
+
+    def _settle(
+        self, delivery_tag: int, multiple: bool, reason: str | None, requeue: bool, kind: str
+    ) -> None:
+        try:
+            taken = self._take_pending(delivery_tag, multiple)
+        except AMQPError as error:
+            self.fail(error)
+            raise
+        if self.tx:
+            self._tx_acks.extend((tag, p, reason, requeue) for tag, p in taken)
+            return
+        self._apply_settlements([(p, reason, requeue) for _, p in taken], kind)
+
+    def _apply_settlements(self, items: list[tuple[Pending, str | None, bool]], kind: str) -> None:
+        journal = self.broker.journal
+        touched: dict[Queue, None] = {}
+        was_full = self.global_prefetch and self.consumer_unacked >= self.global_prefetch
+        for pending, reason, requeue in items:
+            consumer = pending.consumer
+            queue = pending.queue
+            if consumer is not None:
+                consumer.unacked -= 1
+                self.consumer_unacked -= 1
+                touched[queue] = None
+            journal.record(kind, self.vhost.name, queue=queue.name, msg=pending.entry.msg)
+            if requeue:
+                queue.requeue(pending.entry)
+            else:
+                queue.discard(pending.entry, reason)
+        if was_full:
+            for consumer in list(self.consumers.values()):
+                touched[consumer.queue] = None
+        for queue in touched:
+            if queue.consumers and not queue.deleted:
+                queue.dispatch()
+        if not self.unacked and self._timeout_timer is not None:
+            self._timeout_timer.cancel()
+            self._timeout_timer = None
+
+    @_closes_on_error
+    def basic_recover(self, requeue: bool = True) -> None:
+        """basic.recover: requeue every unacked message (RabbitMQ always requeues)."""
+        items = sorted(self.unacked.values(), key=lambda p: p.entry.seq)
+        self.unacked.clear()
+        self._apply_settlements([(p, None, True) for p in items], "requeued")
+
+    # -- publishing -------------------------------------------------------------------------
+
+    def basic_publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        properties: Properties | None = None,
+        mandatory: bool = False,
+        immediate: bool = False,
+    ) -> None:
+        """basic.publish: routes now (or at tx.commit); confirms and returns go to the outbox."""
+        try:
+            if immediate:
+                raise R.immediate()
+            target = self.vhost.exchange(exchange)
+            if target.internal:
+                raise R.internal_exchange(exchange, self.vhost.name)
+        except AMQPError as error:
+            self.fail(error)
+            raise
+        props = properties or {}
+        if self.tx:
+            self._tx_publishes.append((target, routing_key, mandatory, props, body))
+            return
+        self._publish(target, routing_key, mandatory, props, body)
+
+    def _publish(
+        self, exchange: Exchange, routing_key: str, mandatory: bool, props: Properties, body: bytes
+    ) -> None:
+        broker = self.broker
+        vhost = self.vhost
+        msg = Message(exchange.name, routing_key, props, body, broker.next_message_id())
+        journal = broker.journal
+        journal.record(
+            "published", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
+        )
+        headers = props.get("headers") if exchange.type == "headers" or exchange.has_exchange_bindings else None
+        queues = vhost.route(exchange, routing_key, headers)
+        rejected = False
+        for queue in queues:
+            if queue.would_reject(msg):
+                rejected = True
+                if queue.args.overflow == "reject-publish-dlx":
+                    vhost.dead_letter_message(queue, msg, "maxlen")
+                journal.record("dropped", vhost.name, queue=queue.name, msg=msg, reason="overflow")
+                continue
+            journal.record("routed", vhost.name, queue=queue.name, msg=msg)
+            queue.enqueue(msg)
+        if not queues:
+            journal.record("unroutable", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg)
+            if mandatory:
+                journal.record("returned", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg)
+                self.conn.emit(
+                    Return(self.number, 312, R.NO_ROUTE_TEXT, exchange.name, routing_key, msg)
+                )
+        if self.confirm:
+            self.publish_seq += 1
+            event = ConfirmNack if rejected else ConfirmAck
+            self.conn.emit(event(self.number, self.publish_seq))
+
+    # -- modes ------------------------------------------------------------------------------
+
+    @_closes_on_error
+    def confirm_select(self) -> None:
+        """confirm.select."""
+        if self.tx:
+            raise R.tx_to_confirm()
+        self.confirm = True
+
+    @_closes_on_error
+    def tx_select(self) -> None:
+        """tx.select."""
+        if self.confirm:
+            raise R.confirm_to_tx()
+        self.tx = True
+
+    @_closes_on_error
+    def tx_commit(self) -> None:
+        """tx.commit: apply the buffered publishes and settlements."""
+        if not self.tx:
+            raise R.not_transactional()
+        publishes, self._tx_publishes = self._tx_publishes, []
+        acks, self._tx_acks = self._tx_acks, []
+        for exchange, routing_key, mandatory, props, body in publishes:
+            if not exchange.deleted:
+                self._publish(exchange, routing_key, mandatory, props, body)
+        self._apply_settlements([(p, reason, requeue) for _, p, reason, requeue in acks], "acked")
+
+    @_closes_on_error
+    def tx_rollback(self) -> None:
+        """tx.rollback: forget buffered publishes; buffered settlements become unacked again."""
+        if not self.tx:
+            raise R.not_transactional()
+        self._tx_publishes.clear()
+        acks, self._tx_acks = self._tx_acks, []
+        for tag, pending, _, _ in acks:
+            self.unacked[tag] = pending
+        self.unacked = dict(sorted(self.unacked.items()))
+
+    def flow(self, active: bool) -> bool:
+        """channel.flow: pause or resume deliveries to this channel."""
+        self.flow_active = active
+        if active:
+            for consumer in list(self.consumers.values()):
+                consumer.queue.dispatch()
+        return active
+
+    # -- consumer timeout -------------------------------------------------------------------
+
+    def _arm_timeout(self) -> None:
+        timeout = self.broker.consumer_timeout
+        if timeout is None or not self.unacked:
+            return
+        oldest = next(iter(self.unacked.values()))
+        clock = self.broker.clock
+        self._timeout_timer = clock.call_at(oldest.delivered_at + timeout, self._on_timeout)
+
+    def _on_timeout(self) -> None:
+        self._timeout_timer = None
+        timeout = self.broker.consumer_timeout
+        if self.closed or timeout is None or not self.unacked:
+            return
+        oldest = min(p.delivered_at for p in self.unacked.values())
+        if oldest + timeout <= self.broker.clock.now():
+            self._close_by_server(R.consumer_timeout(self.number, int(timeout * 1000)))
+        else:
+            self._arm_timeout()
+
+
+def _with_delivery_count(entry: Entry) -> Message:
+    if not entry.dcount:
+        return entry.msg
+    msg = entry.msg
+    headers = dict(msg.headers)
+    headers["x-delivery-count"] = entry.dcount
+    props = dict(msg.properties)
+    props["headers"] = headers
+    return Message(msg.exchange, msg.routing_key, props, msg.body, msg.id)

@@ -1,0 +1,87 @@
+"""A client connection as the core sees it: its channels, exclusive queues and outbox."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._channel import Channel
+from .errors import AMQPConnectionError, ReplyCode
+from .events import ConnectionClosed, Event
+
+if TYPE_CHECKING:
+    from ._queue import Queue
+    from ._vhost import Vhost
+    from .broker import Broker
+
+
+class Connection:
+    """One AMQP connection to a vhost."""
+
+    def __init__(
+        self,
+        *,
+        broker: Broker,
+        vhost: Vhost,
+        user: str,
+        name: str,
+        client_properties: Mapping[str, Any],
+        capabilities: frozenset[str],
+    ) -> None:
+        self.broker = broker
+        self.vhost = vhost
+        self.user = user
+        self.name = name
+        self.client_properties = dict(client_properties)
+        self.capabilities = capabilities
+        self.channels: dict[int, Channel] = {}
+        self.exclusive_queues: set[Queue] = set()
+        self.outbox: deque[Event] = deque()
+        self.wakeup: Callable[[], None] | None = None
+        self.closed = False
+
+    def emit(self, event: Event) -> None:
+        """Queue asynchronous output for the client."""
+        outbox = self.outbox
+        outbox.append(event)
+        if len(outbox) == 1 and self.wakeup is not None:
+            self.wakeup()
+
+    def open_channel(self, number: int) -> Channel:
+        """channel.open."""
+        if number in self.channels:
+            self.teardown()
+            raise AMQPConnectionError(ReplyCode.CHANNEL_ERROR, "second 'channel.open' seen")
+        channel = Channel(connection=self, number=number)
+        self.channels[number] = channel
+        return channel
+
+    def close(self) -> None:
+        """connection.close from the client, or the transport lost."""
+        self.teardown()
+
+    def close_forced(self, text: str = "broker forced connection closure with reason 'shutdown'") -> None:
+        """Close from the broker's side: the client gets connection.close 320."""
+        if self.closed:
+            return
+        self.teardown()
+        self.emit(ConnectionClosed(AMQPConnectionError(ReplyCode.CONNECTION_FORCED, text)))
+
+    def teardown(self) -> None:
+        """Close every channel (requeueing), delete exclusive queues, leave the broker."""
+        if self.closed:
+            return
+        self.closed = True
+        for channel in list(self.channels.values()):
+            channel.teardown()
+        for queue in list(self.exclusive_queues):
+            self.vhost.delete_queue_object(queue, reason="owner_closed")
+        self.exclusive_queues.clear()
+        self.broker.connection_closed(self)
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.name!r} vhost={self.vhost.name!r} user={self.user!r}>"
+
+
+__all__ = ["Connection"]

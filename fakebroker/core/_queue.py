@@ -1,0 +1,384 @@
+"""A queue: ready messages, consumers, expiry, length limits and dead-lettering triggers.
+
+Rules (RabbitMQ 3.10 classic queues unless said otherwise):
+- a published message is offered to a consumer at once if one has room,
+  else it waits at the tail; consumers take turns (round-robin);
+- a message expires (queue ``x-message-ttl`` or its own ``expiration``) only at
+  the head of the queue; an expired message is dead-lettered (``expired``) or dropped;
+- ``x-max-length`` / ``x-max-length-bytes`` count ready messages: drop-head
+  dead-letters the oldest (``maxlen``); reject-publish refuses the new one
+  (reject-publish-dlx also dead-letters it);
+- ``x-expires`` deletes the queue after it has been unused that long
+  (no consumers, no basic.get, no redeclare);
+- with ``x-single-active-consumer`` only the earliest live consumer receives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._args import QueueArgs
+from ._store import Entry, Fifo, PriorityStore
+from .clock import Timer
+from .message import Message
+
+if TYPE_CHECKING:
+    from ._channel import Channel
+    from ._connection import Connection
+    from ._vhost import Vhost
+
+
+def _due(entry: Entry, now: float, inclusive: bool) -> bool:
+    expires = entry.expires
+    if expires is None:
+        return False
+    return expires <= now if inclusive else expires < now
+
+
+class Consumer:
+    """A basic.consume subscription."""
+
+    __slots__ = (
+        "arguments",
+        "channel",
+        "exclusive",
+        "no_ack",
+        "prefetch",
+        "queue",
+        "tag",
+        "unacked",
+    )
+
+    def __init__(
+        self,
+        *,
+        tag: str,
+        channel: Channel,
+        queue: Queue,
+        no_ack: bool,
+        exclusive: bool,
+        prefetch: int,
+        arguments: dict[str, Any],
+    ) -> None:
+        self.tag = tag
+        self.channel = channel
+        self.queue = queue
+        self.no_ack = no_ack
+        self.exclusive = exclusive
+        self.prefetch = prefetch
+        self.unacked = 0
+        self.arguments = arguments
+
+    def has_room(self) -> bool:
+        """Whether qos and flow allow one more delivery."""
+        ch = self.channel
+        if not ch.flow_active:
+            return False
+        if self.no_ack:
+            return True
+        if self.prefetch and self.unacked >= self.prefetch:
+            return False
+        return not (ch.global_prefetch and ch.consumer_unacked >= ch.global_prefetch)
+
+
+class Queue:
+    """One queue of a vhost."""
+
+    def __init__(
+        self,
+        *,
+        vhost: Vhost,
+        name: str,
+        durable: bool,
+        exclusive_owner: Connection | None,
+        auto_delete: bool,
+        arguments: dict[str, Any],
+        args: QueueArgs,
+    ) -> None:
+        self.vhost = vhost
+        self.name = name
+        self.durable = durable
+        self.exclusive_owner = exclusive_owner
+        self.auto_delete = auto_delete
+        self.arguments = arguments
+        self.args = args
+        self.store: Fifo | PriorityStore = (
+            PriorityStore(args.max_priority) if args.max_priority is not None else Fifo()
+        )
+        self.ready_bytes = 0
+        self.unacked = 0
+        self.consumers: list[Consumer] = []
+        self.bindings: set[Any] = set()
+        self.deleted = False
+        self._rr = 0
+        self._seq = 0
+        self._ttl_timer: Timer | None = None
+        self._expires_timer: Timer | None = None
+        self._has_ttl = args.message_ttl is not None
+        self._limited = args.max_length is not None or args.max_length_bytes is not None
+        self._had_consumer = False
+        self.touch()
+
+    # -- inspection -------------------------------------------------------------------------
+
+    @property
+    def exclusive(self) -> bool:
+        """True for an exclusive queue."""
+        return self.exclusive_owner is not None
+
+    @property
+    def message_count(self) -> int:
+        """Ready messages (unacked ones excluded), as queue.declare-ok reports them."""
+        self.expire_heads()
+        return len(self.store)
+
+    @property
+    def consumer_count(self) -> int:
+        """Consumers subscribed."""
+        return len(self.consumers)
+
+    def entries(self) -> Iterator[Entry]:
+        """Ready entries in delivery order."""
+        return iter(self.store)
+
+    def messages(self) -> list[Message]:
+        """Ready messages in delivery order."""
+        return [entry.msg for entry in self.store]
+
+    # -- publishing -------------------------------------------------------------------------
+
+    def would_reject(self, msg: Message) -> bool:
+        """True when reject-publish overflow refuses ``msg``."""
+        if not self._limited or self.args.overflow == "drop-head":
+            return False
+        self.expire_heads()
+        a = self.args
+        if a.max_length is not None and len(self.store) >= a.max_length:
+            return True
+        return a.max_length_bytes is not None and (
+            self.ready_bytes + len(msg.body) > a.max_length_bytes
+        )
+
+    def enqueue(self, msg: Message) -> None:
+        """Add a routed message at the tail and try to deliver it."""
+        now = self.vhost.broker.clock.now()
+        self._seq += 1
+        entry = Entry(msg, self._seq, self._expiry_of(msg, now), self._priority_of(msg))
+        store = self.store
+        was_empty = not store
+        store.push(entry)
+        self.ready_bytes += len(msg.body)
+        if self.consumers:
+            self.dispatch()
+        if entry.expires is not None:
+            if entry.expires <= now:
+                self.expire_heads()
+            elif was_empty or not self._ttl_timer:
+                self._arm_ttl()
+        if self._limited:
+            self._enforce_limits()
+
+    def _expiry_of(self, msg: Message, now: float) -> float | None:
+        ttl = self.args.message_ttl
+        expiration = msg.properties.get("expiration")
+        if expiration is not None:
+            try:
+                per_msg = int(expiration)
+            except (TypeError, ValueError):
+                per_msg = None
+            if per_msg is not None and (ttl is None or per_msg < ttl):
+                ttl = per_msg
+        return None if ttl is None else now + ttl / 1000.0
+
+    def _priority_of(self, msg: Message) -> int:
+        top = self.args.max_priority
+        if top is None:
+            return 0
+        priority = msg.properties.get("priority") or 0
+        return min(int(priority), top)
+
+    def _enforce_limits(self) -> None:
+        a = self.args
+        if a.overflow != "drop-head":
+            return
+        store = self.store
+        while store and (
+            (a.max_length is not None and len(store) > a.max_length)
+            or (a.max_length_bytes is not None and self.ready_bytes > a.max_length_bytes)
+        ):
+            entry = self._pop()
+            self.vhost.dead_letter(self, entry, "maxlen")
+            self._arm_ttl()
+
+    # -- taking messages out ----------------------------------------------------------------
+
+    def _pop(self) -> Entry:
+        entry = self.store.pop()
+        self.ready_bytes -= len(entry.msg.body)
+        return entry
+
+    def take(self) -> Entry | None:
+        """The next live message for basic.get or a delivery, or None."""
+        if self._has_ttl or self._ttl_timer is not None:
+            self.expire_heads(inclusive=False)
+        if not self.store:
+            return None
+        entry = self._pop()
+        if self._ttl_timer is not None:
+            self._arm_ttl()
+        return entry
+
+    def dispatch(self) -> None:
+        """Deliver ready messages to consumers with room, round-robin."""
+        consumers = self.consumers
+        store = self.store
+        while store and consumers:
+            consumer = self._next_consumer()
+            if consumer is None:
+                return
+            entry = self.take()
+            if entry is None:
+                return
+            consumer.channel.deliver(consumer, entry, self)
+
+    def _next_consumer(self) -> Consumer | None:
+        consumers = self.consumers
+        if self.args.single_active_consumer or len(consumers) == 1:
+            first = consumers[0]
+            return first if first.has_room() else None
+        count = len(consumers)
+        start = self._rr % count
+        for offset in range(count):
+            index = (start + offset) % count
+            consumer = consumers[index]
+            if consumer.has_room():
+                self._rr = index + 1
+                return consumer
+        return None
+
+    def requeue(self, entry: Entry) -> None:
+        """Put a delivered message back at its original place, marked redelivered."""
+        self.unacked -= 1
+        if self.deleted:
+            return
+        if self.args.queue_type == "quorum":
+            entry.dcount += 1
+            limit = self.args.delivery_limit
+            if limit is not None and entry.dcount > limit:
+                self.vhost.dead_letter(self, entry, "delivery_limit")
+                return
+        entry.redelivered = True
+        self.store.requeue(entry)
+        self.ready_bytes += len(entry.msg.body)
+        self.vhost.broker.journal.record("requeued", self.vhost.name, queue=self.name, msg=entry.msg)
+        if entry.expires is not None:
+            self._arm_ttl()
+        if self.consumers:
+            self.dispatch()
+
+    def discard(self, entry: Entry, reason: str | None) -> None:
+        """A delivered message settled for good: acked (reason None) or rejected."""
+        self.unacked -= 1
+        if reason is not None and not self.deleted:
+            self.vhost.dead_letter(self, entry, reason)
+
+    # -- expiry -----------------------------------------------------------------------------
+
+    def expire_heads(self, *, inclusive: bool = True) -> None:
+        """Dead-letter or drop every expired message standing at a head.
+
+        ``inclusive=False`` spares a message whose deadline is exactly now: a
+        message with TTL 0 still reaches a consumer that can take it at once.
+        """
+        now = self.vhost.broker.clock.now()
+        store = self.store
+        while True:
+            expired = next((e for e in store.heads() if _due(e, now, inclusive)), None)
+            if expired is None:
+                return
+            store.pop_head_of(expired)
+            self.ready_bytes -= len(expired.msg.body)
+            self.vhost.dead_letter(self, expired, "expired")
+
+    def _arm_ttl(self) -> None:
+        deadline = min((e.expires for e in self.store.heads() if e.expires is not None), default=None)
+        timer = self._ttl_timer
+        if timer is not None:
+            if deadline is not None and timer.when == deadline:
+                return
+            timer.cancel()
+            self._ttl_timer = None
+        if deadline is not None and not self.deleted:
+            self._ttl_timer = self.vhost.broker.clock.call_at(deadline, self._on_ttl)
+
+    def _on_ttl(self) -> None:
+        self._ttl_timer = None
+        self.expire_heads()
+        self._arm_ttl()
+
+    def touch(self) -> None:
+        """Restart the x-expires countdown (a redeclare, a basic.get, the last consumer leaving)."""
+        if self.args.expires is None or self.deleted:
+            return
+        if self._expires_timer is not None:
+            self._expires_timer.cancel()
+            self._expires_timer = None
+        if not self.consumers:
+            clock = self.vhost.broker.clock
+            self._expires_timer = clock.call_later(self.args.expires / 1000.0, self._on_expires)
+
+    def _on_expires(self) -> None:
+        self._expires_timer = None
+        if not self.consumers and not self.deleted:
+            self.vhost.delete_queue_object(self, reason="expired")
+
+    # -- consumers --------------------------------------------------------------------------
+
+    def add_consumer(self, consumer: Consumer) -> None:
+        """Subscribe a consumer and deliver what it can take."""
+        self.consumers.append(consumer)
+        self._had_consumer = True
+        if self._expires_timer is not None:
+            self._expires_timer.cancel()
+            self._expires_timer = None
+        self.dispatch()
+
+    def remove_consumer(self, consumer: Consumer) -> None:
+        """Unsubscribe; an auto-delete queue goes with its last consumer."""
+        try:
+            self.consumers.remove(consumer)
+        except ValueError:
+            return
+        if self.consumers:
+            self.dispatch()
+            return
+        if self.auto_delete and self._had_consumer:
+            self.vhost.delete_queue_object(self, reason="auto_delete")
+        else:
+            self.touch()
+
+    # -- bulk -------------------------------------------------------------------------------
+
+    def purge(self) -> int:
+        """Remove every ready message; return how many."""
+        entries = self.store.clear()
+        self.ready_bytes = 0
+        if self._ttl_timer is not None:
+            self._ttl_timer.cancel()
+            self._ttl_timer = None
+        journal = self.vhost.broker.journal
+        for entry in entries:
+            journal.record("purged", self.vhost.name, queue=self.name, msg=entry.msg)
+        return len(entries)
+
+    def destroy(self) -> list[Entry]:
+        """Mark deleted, stop timers, and hand back the ready entries."""
+        self.deleted = True
+        for timer in (self._ttl_timer, self._expires_timer):
+            if timer is not None:
+                timer.cancel()
+        self._ttl_timer = self._expires_timer = None
+        entries = self.store.clear()
+        self.ready_bytes = 0
+        return entries

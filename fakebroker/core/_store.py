@@ -1,0 +1,137 @@
+"""Ready-message storage of a queue: FIFO, or FIFO per priority.
+
+Rules:
+- entries leave from the head in publication order (``seq``), highest
+  priority first in a priority queue;
+- a requeued entry goes back to its original place (by ``seq``), as
+  RabbitMQ's classic queues do since 2.7;
+- the common requeue (older than everything ready) is O(1).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Iterator
+
+from .message import Message
+
+
+class Entry:
+    """One message in one queue, with its per-queue state."""
+
+    __slots__ = ("dcount", "expires", "msg", "priority", "redelivered", "seq")
+
+    def __init__(self, msg: Message, seq: int, expires: float | None, priority: int) -> None:
+        self.msg = msg
+        self.seq = seq
+        self.expires = expires
+        self.priority = priority
+        self.redelivered = False
+        self.dcount = 0
+
+
+def _insert_by_seq(fifo: deque[Entry], entry: Entry) -> None:
+    if not fifo or entry.seq < fifo[0].seq:
+        fifo.appendleft(entry)
+    elif entry.seq > fifo[-1].seq:
+        fifo.append(entry)
+    else:
+        index = bisect_left(fifo, entry.seq, key=lambda e: e.seq)
+        fifo.insert(index, entry)
+
+
+class Fifo:
+    """Plain FIFO storage."""
+
+    __slots__ = ("_q",)
+
+    def __init__(self) -> None:
+        self._q: deque[Entry] = deque()
+
+    def push(self, entry: Entry) -> None:
+        self._q.append(entry)
+
+    def requeue(self, entry: Entry) -> None:
+        _insert_by_seq(self._q, entry)
+
+    def pop(self) -> Entry:
+        return self._q.popleft()
+
+    def peek(self) -> Entry | None:
+        return self._q[0] if self._q else None
+
+    def heads(self) -> Iterator[Entry]:
+        if self._q:
+            yield self._q[0]
+
+    def pop_head_of(self, entry: Entry) -> None:
+        self._q.popleft()
+
+    def clear(self) -> list[Entry]:
+        entries = list(self._q)
+        self._q.clear()
+        return entries
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._q)
+
+
+class PriorityStore:
+    """One FIFO per priority level 0..max_priority; the highest level leaves first."""
+
+    __slots__ = ("_levels", "_size")
+
+    def __init__(self, max_priority: int) -> None:
+        self._levels: list[deque[Entry]] = [deque() for _ in range(max_priority + 1)]
+        self._size = 0
+
+    def push(self, entry: Entry) -> None:
+        self._levels[entry.priority].append(entry)
+        self._size += 1
+
+    def requeue(self, entry: Entry) -> None:
+        _insert_by_seq(self._levels[entry.priority], entry)
+        self._size += 1
+
+    def pop(self) -> Entry:
+        for level in reversed(self._levels):
+            if level:
+                self._size -= 1
+                return level.popleft()
+        raise IndexError("pop from an empty queue")
+
+    def peek(self) -> Entry | None:
+        for level in reversed(self._levels):
+            if level:
+                return level[0]
+        return None
+
+    def heads(self) -> Iterator[Entry]:
+        for level in reversed(self._levels):
+            if level:
+                yield level[0]
+
+    def pop_head_of(self, entry: Entry) -> None:
+        self._levels[entry.priority].popleft()
+        self._size -= 1
+
+    def clear(self) -> list[Entry]:
+        entries = list(self)
+        for level in self._levels:
+            level.clear()
+        self._size = 0
+        return entries
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[Entry]:
+        for level in reversed(self._levels):
+            yield from level
+
+
+Store = Fifo | PriorityStore

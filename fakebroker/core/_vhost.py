@@ -1,0 +1,401 @@
+"""A virtual host: its exchanges, queues and bindings, and routing between them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import _replies as R
+from ._args import (
+    EXCHANGE_EQUIVALENCE_ARGS,
+    QUEUE_EQUIVALENCE_ARGS,
+    check_args_equivalence,
+    check_flag,
+    parse_queue_args,
+)
+from ._deadletter import dead_letter_message, is_cycle
+from ._exchange import Binding, Exchange
+from ._queue import Queue
+from ._routing import check_headers_binding, matcher_for
+from ._store import Entry
+from .message import DeclareOk, Message
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+    from .broker import Broker
+
+PREDECLARED = (
+    ("amq.direct", "direct"),
+    ("amq.fanout", "fanout"),
+    ("amq.topic", "topic"),
+    ("amq.headers", "headers"),
+    ("amq.match", "headers"),
+)
+QUEUE_TYPES = ("classic", "quorum")
+
+
+class Vhost:
+    """Exchanges, queues and bindings of one vhost."""
+
+    def __init__(self, *, broker: Broker, name: str) -> None:
+        self.broker = broker
+        self.name = name
+        self.exchanges: dict[str, Exchange] = {}
+        self.queues: dict[str, Queue] = {}
+        self.default = self._add_exchange("", "direct", durable=True)
+        for xname, xtype in PREDECLARED:
+            self._add_exchange(xname, xtype, durable=True)
+
+    def _add_exchange(
+        self,
+        name: str,
+        type_: str,
+        *,
+        durable: bool,
+        auto_delete: bool = False,
+        internal: bool = False,
+        arguments: dict[str, Any] | None = None,
+    ) -> Exchange:
+        exchange = Exchange(
+            name=name,
+            type=type_,
+            durable=durable,
+            auto_delete=auto_delete,
+            internal=internal,
+            arguments=arguments or {},
+        )
+        self.exchanges[name] = exchange
+        return exchange
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def exchange(self, name: str) -> Exchange:
+        """The exchange called ``name``, or 404."""
+        exchange = self.exchanges.get(name)
+        if exchange is None:
+            raise R.not_found("exchange", name, self.name)
+        return exchange
+
+    def queue(self, name: str, conn: Connection | None) -> Queue:
+        """The queue called ``name`` usable from ``conn``, or 404 / 405."""
+        queue = self.queues.get(name)
+        if queue is None:
+            raise R.not_found("queue", name, self.name)
+        self.check_exclusive(queue, conn)
+        return queue
+
+    def check_exclusive(self, queue: Queue, conn: Connection | None) -> None:
+        """405 when ``queue`` is exclusive to another connection."""
+        owner = queue.exclusive_owner
+        if owner is not None and owner is not conn:
+            raise R.resource_locked(queue.name, self.name)
+
+    # -- exchanges --------------------------------------------------------------------------
+
+    def declare_exchange(
+        self,
+        name: str,
+        type_: str,
+        *,
+        passive: bool,
+        durable: bool,
+        auto_delete: bool,
+        internal: bool,
+        arguments: dict[str, Any],
+    ) -> None:
+        """exchange.declare."""
+        if passive:
+            self.exchange(name)
+            return
+        if name == "":
+            raise R.default_exchange_op()
+        if name.startswith("amq."):
+            raise R.reserved_prefix("exchange", name, self.name)
+        if matcher_for(type_) is None:
+            raise R.invalid_exchange_type(type_)
+        current = self.exchanges.get(name)
+        if current is None:
+            self._add_exchange(
+                name,
+                type_,
+                durable=durable,
+                auto_delete=auto_delete,
+                internal=internal,
+                arguments=arguments,
+            )
+            return
+        kind, vh = "exchange", self.name
+        if current.type != type_:
+            raise R.inequivalent("type", kind, name, vh, f"'{type_}'", f"'{current.type}'")
+        check_flag(kind, name, vh, "durable", current.durable, durable)
+        check_flag(kind, name, vh, "auto_delete", current.auto_delete, auto_delete)
+        check_flag(kind, name, vh, "internal", current.internal, internal)
+        check_args_equivalence(
+            kind, name, vh, current.arguments, arguments, EXCHANGE_EQUIVALENCE_ARGS
+        )
+
+    def delete_exchange(self, name: str, *, if_unused: bool) -> None:
+        """exchange.delete (succeeds when it does not exist)."""
+        if name == "" or name.startswith("amq."):
+            raise R.default_exchange_op() if name == "" else R.reserved_prefix(
+                "exchange", name, self.name
+            )
+        exchange = self.exchanges.get(name)
+        if exchange is None:
+            return
+        if if_unused and exchange.bindings:
+            raise R.in_use("exchange", name, self.name)
+        self._drop_exchange(exchange)
+
+    def _drop_exchange(self, exchange: Exchange) -> None:
+        exchange.deleted = True
+        self.exchanges.pop(exchange.name, None)
+        for binding in list(exchange.bindings.values()):
+            self._remove_binding(binding)
+        for binding in list(exchange.incoming):
+            self._remove_binding(binding)
+
+    # -- bindings ---------------------------------------------------------------------------
+
+    def bind(
+        self,
+        source: str,
+        destination: Queue | Exchange,
+        routing_key: str,
+        arguments: dict[str, Any],
+    ) -> None:
+        """queue.bind / exchange.bind."""
+        if source == "":
+            raise R.default_exchange_op()
+        exchange = self.exchange(source)
+        if exchange.type == "headers":
+            problem = check_headers_binding(arguments)
+            if problem is not None:
+                raise R.invalid_arg(problem)
+        binding = Binding(exchange, destination, routing_key, arguments)
+        if exchange.add_binding(binding):
+            destination_bindings(destination).add(binding)
+
+    def unbind(
+        self,
+        source: str,
+        destination: Queue | Exchange,
+        routing_key: str,
+        arguments: Mapping[str, Any],
+    ) -> None:
+        """queue.unbind / exchange.unbind (succeeds when not bound)."""
+        if source == "":
+            raise R.default_exchange_op()
+        exchange = self.exchanges.get(source)
+        if exchange is None:
+            return
+        binding = exchange.find_binding(destination, routing_key, arguments)
+        if binding is not None:
+            self._remove_binding(binding)
+
+    def _remove_binding(self, binding: Binding) -> None:
+        source = binding.source
+        source.remove_binding(binding)
+        destination_bindings(binding.destination).discard(binding)
+        if source.auto_delete and not source.bindings and not source.deleted:
+            self._drop_exchange(source)
+
+    # -- queues -----------------------------------------------------------------------------
+
+    def declare_queue(
+        self,
+        conn: Connection | None,
+        name: str,
+        *,
+        passive: bool,
+        durable: bool,
+        exclusive: bool,
+        auto_delete: bool,
+        arguments: dict[str, Any],
+    ) -> DeclareOk:
+        """queue.declare (``name`` already resolved: never empty here)."""
+        if passive:
+            queue = self.queue(name, conn)
+            return DeclareOk(name, queue.message_count, queue.consumer_count)
+        if name.startswith("amq.") and name not in self.queues:
+            raise R.reserved_prefix("queue", name, self.name)
+        current = self.queues.get(name)
+        if current is not None:
+            self._check_redeclare(current, conn, durable, exclusive, auto_delete, arguments)
+            current.touch()
+            return DeclareOk(name, current.message_count, current.consumer_count)
+        args = parse_queue_args(name, self.name, arguments)
+        self._check_queue_type(name, args.queue_type, durable, exclusive, auto_delete)
+        queue = Queue(
+            vhost=self,
+            name=name,
+            durable=durable,
+            exclusive_owner=conn if exclusive else None,
+            auto_delete=auto_delete,
+            arguments=arguments,
+            args=args,
+        )
+        self.queues[name] = queue
+        if exclusive and conn is not None:
+            conn.exclusive_queues.add(queue)
+        return DeclareOk(name, 0, 0)
+
+    def _check_redeclare(
+        self,
+        queue: Queue,
+        conn: Connection | None,
+        durable: bool,
+        exclusive: bool,
+        auto_delete: bool,
+        arguments: dict[str, Any],
+    ) -> None:
+        self.check_exclusive(queue, conn)
+        if exclusive != queue.exclusive:
+            raise R.resource_locked(queue.name, self.name)
+        kind, vh, name = "queue", self.name, queue.name
+        check_flag(kind, name, vh, "durable", queue.durable, durable)
+        check_flag(kind, name, vh, "auto_delete", queue.auto_delete, auto_delete)
+        check_args_equivalence(
+            kind, name, vh, queue.arguments, arguments, QUEUE_EQUIVALENCE_ARGS
+        )
+
+    def _check_queue_type(
+        self, name: str, queue_type: str, durable: bool, exclusive: bool, auto_delete: bool
+    ) -> None:
+        if queue_type not in QUEUE_TYPES:
+            raise R.unsupported_queue_type(queue_type, name, self.name)
+        if queue_type == "quorum":
+            for flag, value in (
+                ("non-durable", not durable),
+                ("exclusive-owner", exclusive),
+                ("auto-delete", auto_delete),
+            ):
+                if value:
+                    raise R.invalid_property(flag, name, self.name)
+
+    def delete_queue(
+        self, conn: Connection | None, name: str, *, if_unused: bool, if_empty: bool
+    ) -> int:
+        """queue.delete; returns the ready count (0 when it does not exist)."""
+        queue = self.queues.get(name)
+        if queue is None:
+            return 0
+        self.check_exclusive(queue, conn)
+        if if_unused and queue.consumers:
+            raise R.in_use("queue", name, self.name)
+        if if_empty and queue.message_count:
+            raise R.not_empty(name, self.name)
+        return self.delete_queue_object(queue, reason="deleted")
+
+    def delete_queue_object(self, queue: Queue, *, reason: str) -> int:
+        """Remove a queue: cancel its consumers, drop its bindings and messages."""
+        if queue.deleted:
+            return 0
+        self.queues.pop(queue.name, None)
+        for consumer in list(queue.consumers):
+            consumer.channel.cancel_by_server(consumer)
+        queue.consumers.clear()
+        for binding in list(queue.bindings):
+            self._remove_binding(binding)
+        owner = queue.exclusive_owner
+        if owner is not None:
+            owner.exclusive_queues.discard(queue)
+        count = len(queue.store)
+        journal = self.broker.journal
+        for entry in queue.destroy():
+            journal.record("deleted", self.name, queue=queue.name, msg=entry.msg, reason=reason)
+        return count
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def route(self, exchange: Exchange, routing_key: str, headers: Mapping[str, Any] | None) -> list[Queue]:
+        """Every queue a message published to ``exchange`` reaches, each once."""
+        if exchange is self.default:
+            queue = self.queues.get(routing_key)
+            return [queue] if queue is not None else []
+        direct = exchange.route(routing_key, headers)
+        if not exchange.has_exchange_bindings and direct:
+            return direct
+        return self._walk(exchange, routing_key, headers, direct)
+
+    def _walk(
+        self,
+        start: Exchange,
+        routing_key: str,
+        headers: Mapping[str, Any] | None,
+        first: list[Any],
+    ) -> list[Queue]:
+        found: dict[Queue, None] = {}
+        seen = {start}
+        work: list[tuple[Exchange, list[Any]]] = [(start, first)]
+        while work:
+            exchange, dests = work.pop(0)
+            if not dests and exchange.alternate is not None:
+                alternate = self.exchanges.get(exchange.alternate)
+                dests = [alternate] if alternate is not None else []
+            for dest in dests:
+                if isinstance(dest, Exchange):
+                    if dest not in seen:
+                        seen.add(dest)
+                        work.append((dest, self._direct(dest, routing_key, headers)))
+                else:
+                    found[dest] = None
+        return list(found)
+
+    def _direct(
+        self, exchange: Exchange, routing_key: str, headers: Mapping[str, Any] | None
+    ) -> list[Any]:
+        if exchange is self.default:
+            queue = self.queues.get(routing_key)
+            return [queue] if queue is not None else []
+        return exchange.route(routing_key, headers)
+
+    # -- dead-lettering ---------------------------------------------------------------------
+
+    def dead_letter(self, queue: Queue, entry: Entry, reason: str) -> None:
+        """Dead-letter (or drop) a message leaving ``queue`` for ``reason``."""
+        self.dead_letter_message(queue, entry.msg, reason)
+
+    def dead_letter_message(self, queue: Queue, msg: Message, reason: str) -> None:
+        """Republish ``msg`` to the queue's dead-letter exchange, if it has a live one."""
+        broker = self.broker
+        dlx_name = queue.args.dlx
+        exchange = self.exchanges.get(dlx_name) if dlx_name is not None else None
+        kind = "expired" if reason == "expired" else "dropped"
+        if exchange is None:
+            broker.journal.record(kind, self.name, queue=queue.name, msg=msg, reason=reason)
+            return
+        routing_key = queue.args.dlrk if queue.args.dlrk is not None else msg.routing_key
+        new = dead_letter_message(
+            msg,
+            queue=queue.name,
+            reason=reason,
+            now=broker.clock.now(),
+            new_id=broker.next_message_id(),
+            exchange=exchange.name,
+            routing_key=routing_key,
+        )
+        broker.journal.record(
+            "dead-lettered",
+            self.name,
+            exchange=exchange.name,
+            routing_key=routing_key,
+            queue=queue.name,
+            msg=new,
+            reason=reason,
+            original=msg,
+        )
+        targets = self.route(exchange, routing_key, new.headers)
+        deaths = new.headers["x-death"]
+        for target in targets:
+            if reason != "rejected" and is_cycle(target.name, deaths):
+                broker.journal.record("dropped", self.name, queue=target.name, msg=new, reason="cycle")
+                continue
+            target.enqueue(new)
+
+
+def destination_bindings(destination: Queue | Exchange) -> set[Binding]:
+    """The set of bindings that point at ``destination``."""
+    if isinstance(destination, Exchange):
+        return destination.incoming
+    return destination.bindings

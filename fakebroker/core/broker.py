@@ -1,0 +1,257 @@
+"""The broker: vhosts, users and connections, and the inspection API."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import _replies as R
+from ._connection import Connection
+from ._exchange import Exchange
+from ._queue import Queue
+from ._vhost import Vhost
+from .clock import Clock, SystemClock
+from .journal import Journal
+from .message import Message
+
+__all__ = ["DEFAULT_CONSUMER_TIMEOUT", "BindingInfo", "Broker", "QueueInfo"]
+
+#: RabbitMQ's default delivery acknowledgement timeout (30 minutes).
+DEFAULT_CONSUMER_TIMEOUT = 1800.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    """A snapshot of one queue."""
+
+    vhost: str
+    name: str
+    durable: bool
+    exclusive: bool
+    auto_delete: bool
+    arguments: dict[str, Any]
+    messages_ready: int
+    messages_unacknowledged: int
+    consumers: int
+
+    @property
+    def messages(self) -> int:
+        """Ready plus unacknowledged, as RabbitMQ's management API counts them."""
+        return self.messages_ready + self.messages_unacknowledged
+
+
+@dataclass(frozen=True, slots=True)
+class BindingInfo:
+    """A snapshot of one binding (the default exchange's implicit ones included)."""
+
+    vhost: str
+    source: str
+    destination: str
+    destination_type: str
+    routing_key: str
+    arguments: dict[str, Any]
+
+
+class Broker:
+    """An in-memory RabbitMQ: the sans-I/O core every front drives.
+
+    Not thread-safe: fronts serialise calls (see ``fakebroker._lock``).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        users: Mapping[str, str] | None = None,
+        vhosts: tuple[str, ...] = ("/",),
+        consumer_timeout: float | None = DEFAULT_CONSUMER_TIMEOUT,
+        seed: int = 0,
+        journal_maxlen: int | None = 100_000,
+    ) -> None:
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.users: dict[str, str] = dict(users) if users is not None else {"guest": "guest"}
+        self.vhosts: dict[str, Vhost] = {}
+        self.connections: list[Connection] = []
+        self.consumer_timeout = consumer_timeout
+        self.journal = Journal(clock=self.clock.now, maxlen=journal_maxlen)
+        self._rng = random.Random(seed)
+        self._message_ids = itertools.count(1)
+        self._connection_ids = itertools.count(1)
+        for name in vhosts:
+            self.add_vhost(name)
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def add_vhost(self, name: str) -> Vhost:
+        """Create a vhost (a no-op if it exists)."""
+        if name not in self.vhosts:
+            self.vhosts[name] = Vhost(broker=self, name=name)
+        return self.vhosts[name]
+
+    def delete_vhost(self, name: str) -> None:
+        """Delete a vhost; its connections are closed with 320."""
+        vhost = self.vhosts.pop(name, None)
+        if vhost is None:
+            return
+        for conn in [c for c in self.connections if c.vhost is vhost]:
+            conn.close_forced("vhost '%s' is deleted" % name)
+
+    def has_vhost(self, name: str) -> bool:
+        """Whether the vhost exists."""
+        return name in self.vhosts
+
+    def add_user(self, name: str, password: str) -> None:
+        """Add or replace a user."""
+        self.users[name] = password
+
+    def authenticate(self, username: str, password: str) -> bool:
+        """Whether the credentials are valid."""
+        return username in self.users and self.users[username] == password
+
+    # -- connections ------------------------------------------------------------------------
+
+    def connect(
+        self,
+        *,
+        vhost: str = "/",
+        user: str = "guest",
+        name: str | None = None,
+        client_properties: Mapping[str, Any] | None = None,
+        capabilities: frozenset[str] = frozenset(),
+    ) -> Connection:
+        """Open a connection to ``vhost`` (530 NOT_ALLOWED if it does not exist)."""
+        target = self.vhosts.get(vhost)
+        if target is None:
+            raise R.vhost_not_found(vhost)
+        conn = Connection(
+            broker=self,
+            vhost=target,
+            user=user,
+            name=name or f"internal-{next(self._connection_ids)}",
+            client_properties=client_properties or {},
+            capabilities=frozenset(capabilities),
+        )
+        self.connections.append(conn)
+        return conn
+
+    def connection_closed(self, conn: Connection) -> None:
+        """Called by a connection as it goes."""
+        try:
+            self.connections.remove(conn)
+        except ValueError:
+            pass
+
+    def close_connection(self, name: str, reason: str = "Closed via management plugin") -> bool:
+        """Close a connection by name from outside (320 CONNECTION_FORCED)."""
+        for conn in list(self.connections):
+            if conn.name == name:
+                conn.close_forced(reason)
+                return True
+        return False
+
+    # -- identifiers ------------------------------------------------------------------------
+
+    def generate_name(self, prefix: str) -> str:
+        """A server-generated name: ``prefix`` + 22 url-safe base64 characters, as RabbitMQ."""
+        raw = self._rng.getrandbits(128).to_bytes(16, "big")
+        return prefix + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def next_message_id(self) -> int:
+        """A fresh message id."""
+        return next(self._message_ids)
+
+    # -- inspection -------------------------------------------------------------------------
+
+    def vhost(self, name: str = "/") -> Vhost:
+        """The vhost called ``name`` (KeyError if none)."""
+        return self.vhosts[name]
+
+    def get_queue(self, name: str, vhost: str = "/") -> Queue:
+        """The live queue object (KeyError if none)."""
+        return self.vhosts[vhost].queues[name]
+
+    def get_exchange(self, name: str, vhost: str = "/") -> Exchange:
+        """The live exchange object (KeyError if none)."""
+        return self.vhosts[vhost].exchanges[name]
+
+    def list_queues(self, vhost: str | None = None) -> list[QueueInfo]:
+        """Snapshots of the queues of one vhost, or of all."""
+        return [
+            QueueInfo(
+                vh.name,
+                q.name,
+                q.durable,
+                q.exclusive,
+                q.auto_delete,
+                dict(q.arguments),
+                q.message_count,
+                q.unacked,
+                q.consumer_count,
+            )
+            for vh in self._vhosts(vhost)
+            for q in list(vh.queues.values())
+        ]
+
+    def list_exchanges(self, vhost: str | None = None) -> list[dict[str, Any]]:
+        """The exchanges of one vhost, or of all, as dictionaries."""
+        return [
+            {
+                "vhost": vh.name,
+                "name": x.name,
+                "type": x.type,
+                "durable": x.durable,
+                "auto_delete": x.auto_delete,
+                "internal": x.internal,
+                "arguments": dict(x.arguments),
+            }
+            for vh in self._vhosts(vhost)
+            for x in vh.exchanges.values()
+        ]
+
+    def list_bindings(self, vhost: str | None = None) -> list[BindingInfo]:
+        """Every binding, the default exchange's implicit ones first, as RabbitMQ lists them."""
+        result: list[BindingInfo] = []
+        for vh in self._vhosts(vhost):
+            for q in vh.queues.values():
+                result.append(BindingInfo(vh.name, "", q.name, "queue", q.name, {}))
+            for x in vh.exchanges.values():
+                for b in x.bindings.values():
+                    dest = b.destination
+                    result.append(
+                        BindingInfo(
+                            vh.name, x.name, dest.name, b.destination_type, b.routing_key,
+                            dict(b.arguments),
+                        )
+                    )
+        return result
+
+    def list_consumers(self, vhost: str | None = None) -> list[dict[str, Any]]:
+        """Every consumer, as dictionaries."""
+        return [
+            {
+                "vhost": vh.name,
+                "queue": q.name,
+                "consumer_tag": c.tag,
+                "channel": c.channel.number,
+                "connection": c.channel.conn.name,
+                "ack_required": not c.no_ack,
+                "exclusive": c.exclusive,
+                "prefetch_count": c.prefetch,
+            }
+            for vh in self._vhosts(vhost)
+            for q in vh.queues.values()
+            for c in q.consumers
+        ]
+
+    def messages(self, queue: str, vhost: str = "/") -> list[Message]:
+        """The ready messages of a queue, in delivery order."""
+        return self.get_queue(queue, vhost).messages()
+
+    def _vhosts(self, name: str | None) -> list[Vhost]:
+        if name is None:
+            return list(self.vhosts.values())
+        return [self.vhosts[name]] if name in self.vhosts else []

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fakebroker.core import Broker, Channel, Connection, VirtualClock
+from fakebroker.core.events import ConfirmAck, ConfirmNack
+
+from .conftest import bodies, drain
+
+
+def dlx_setup(ch: Channel, **args: Any) -> None:
+    ch.exchange_declare("dlx", "fanout")
+    ch.queue_declare("dead")
+    ch.queue_bind("dead", "dlx")
+    ch.queue_declare("q", arguments={"x-dead-letter-exchange": "dlx", **args})
+
+
+def test_queue_ttl_expires_and_dead_letters(broker: Broker, clock: VirtualClock, ch: Channel) -> None:
+    dlx_setup(ch, **{"x-message-ttl": 1000})
+    ch.basic_publish("", "q", b"x", {"expiration": "60000", "headers": {"h": 1}})
+    clock.advance(0.999)
+    assert len(broker.messages("q")) == 1
+    clock.advance(0.001)
+    assert broker.messages("q") == []
+    [dead] = broker.messages("dead")
+    headers = dead.headers
+    death = headers["x-death"][0]
+    assert death["reason"] == "expired" and death["queue"] == "q" and death["count"] == 1
+    assert death["exchange"] == "" and death["routing-keys"] == ["q"]
+    assert death["original-expiration"] == "60000"
+    assert "expiration" not in dead.properties
+    assert headers["x-first-death-reason"] == "expired"
+    assert headers["x-first-death-queue"] == "q"
+    assert headers["x-first-death-exchange"] == ""
+    assert headers["h"] == 1
+
+
+def test_per_message_expiration_only_at_head(broker: Broker, clock: VirtualClock, ch: Channel) -> None:
+    ch.queue_declare("q")
+    ch.basic_publish("", "q", b"long", {"expiration": "10000"})
+    ch.basic_publish("", "q", b"short", {"expiration": "1000"})
+    clock.advance(2)
+    assert [m.body for m in broker.messages("q")] == [b"long", b"short"]
+    clock.advance(8)
+    # once the head expires, the expired one behind it goes on the next look
+    assert broker.get_queue("q").message_count == 0
+
+
+def test_ttl_zero_delivers_to_waiting_consumer(conn: Connection, ch: Channel, broker: Broker) -> None:
+    ch.queue_declare("q", arguments={"x-message-ttl": 0})
+    ch.basic_publish("", "q", b"lost")
+    assert broker.get_queue("q").message_count == 0
+    ch.basic_consume("q", "c", no_ack=True)
+    ch.basic_publish("", "q", b"taken")
+    assert bodies(conn) == [b"taken"]
+
+
+def test_reject_dead_letters_with_routing_key(broker: Broker, ch: Channel) -> None:
+    ch.exchange_declare("dlx", "direct")
+    ch.queue_declare("dead")
+    ch.queue_bind("dead", "dlx", "rk2")
+    ch.queue_declare(
+        "q", arguments={"x-dead-letter-exchange": "dlx", "x-dead-letter-routing-key": "rk2"}
+    )
+    ch.basic_publish("", "q", b"x")
+    got = ch.basic_get("q")
+    assert got is not None
+    ch.basic_reject(got.delivery_tag, requeue=False)
+    [dead] = broker.messages("dead")
+    assert dead.routing_key == "rk2" and dead.exchange == "dlx"
+    assert dead.headers["x-death"][0]["reason"] == "rejected"
+
+
+def test_x_death_count_increments(broker: Broker, ch: Channel) -> None:
+    ch.queue_declare("q", arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "q"})
+    ch.basic_publish("", "q", b"x")
+    for _ in range(3):
+        got = ch.basic_get("q")
+        assert got is not None
+        ch.basic_reject(got.delivery_tag, requeue=False)
+    [msg] = broker.messages("q")
+    assert len(msg.headers["x-death"]) == 1
+    assert msg.headers["x-death"][0]["count"] == 3
+
+
+def test_expiry_cycle_is_dropped(broker: Broker, clock: VirtualClock, ch: Channel) -> None:
+    ch.queue_declare(
+        "q",
+        arguments={
+            "x-message-ttl": 100,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": "q",
+        },
+    )
+    ch.basic_publish("", "q", b"x")
+    clock.advance(0.1)
+    assert broker.messages("q") == []
+
+
+def test_max_length_drop_head_dead_letters_maxlen(broker: Broker, ch: Channel) -> None:
+    dlx_setup(ch, **{"x-max-length": 2})
+    for i in range(3):
+        ch.basic_publish("", "q", b"%d" % i)
+    assert [m.body for m in broker.messages("q")] == [b"1", b"2"]
+    [dead] = broker.messages("dead")
+    assert dead.body == b"0" and dead.headers["x-death"][0]["reason"] == "maxlen"
+
+
+def test_max_length_bytes(broker: Broker, ch: Channel) -> None:
+    ch.queue_declare("q", arguments={"x-max-length-bytes": 10})
+    for body in (b"aaaa", b"bbbb", b"cccc"):
+        ch.basic_publish("", "q", body)
+    assert [m.body for m in broker.messages("q")] == [b"bbbb", b"cccc"]
+
+
+def test_reject_publish_nacks_confirm(conn: Connection, broker: Broker, ch: Channel) -> None:
+    ch.queue_declare("q", arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+    ch.confirm_select()
+    ch.basic_publish("", "q", b"1")
+    ch.basic_publish("", "q", b"2")
+    events = drain(conn)
+    assert events == [ConfirmAck(1, 1), ConfirmNack(1, 2)]
+    assert [m.body for m in broker.messages("q")] == [b"1"]
+
+
+def test_reject_publish_dlx_dead_letters(broker: Broker, ch: Channel) -> None:
+    dlx_setup(ch, **{"x-max-length": 1, "x-overflow": "reject-publish-dlx"})
+    ch.basic_publish("", "q", b"1")
+    ch.basic_publish("", "q", b"2")
+    assert [m.body for m in broker.messages("q")] == [b"1"]
+    assert [m.body for m in broker.messages("dead")] == [b"2"]
+
+
+def test_x_expires_deletes_unused_queue(broker: Broker, clock: VirtualClock, ch: Channel) -> None:
+    ch.queue_declare("q", arguments={"x-expires": 1000})
+    clock.advance(0.5)
+    ch.basic_get("q")  # use restarts the countdown
+    clock.advance(0.9)
+    assert "q" in broker.vhost().queues
+    clock.advance(0.2)
+    assert "q" not in broker.vhost().queues
+
+
+def test_x_expires_waits_for_consumers(broker: Broker, clock: VirtualClock, ch: Channel) -> None:
+    ch.queue_declare("q", arguments={"x-expires": 1000})
+    tag = ch.basic_consume("q")
+    clock.advance(5)
+    assert "q" in broker.vhost().queues
+    ch.basic_cancel(tag)
+    clock.advance(1)
+    assert "q" not in broker.vhost().queues
+
+
+def test_quorum_delivery_limit(broker: Broker, ch: Channel) -> None:
+    ch.exchange_declare("dlx", "fanout")
+    ch.queue_declare("dead")
+    ch.queue_bind("dead", "dlx")
+    ch.queue_declare(
+        "qq",
+        durable=True,
+        arguments={"x-queue-type": "quorum", "x-delivery-limit": 1, "x-dead-letter-exchange": "dlx"},
+    )
+    ch.basic_publish("", "qq", b"x")
+    first = ch.basic_get("qq")
+    assert first is not None and "x-delivery-count" not in first.message.headers
+    ch.basic_nack(first.delivery_tag, requeue=True)
+    second = ch.basic_get("qq")
+    assert second is not None and second.message.headers["x-delivery-count"] == 1
+    ch.basic_nack(second.delivery_tag, requeue=True)
+    assert ch.basic_get("qq") is None
+    [dead] = broker.messages("dead")
+    assert dead.headers["x-death"][0]["reason"] == "delivery_limit"
