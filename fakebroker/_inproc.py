@@ -1,0 +1,363 @@
+"""In-memory byte pipes between in-process clients and protocol engines.
+
+A :class:`Pipe` stands where a TCP socket would: the client writes AMQP
+bytes with :meth:`Pipe.send` (fed straight to the connection's
+:class:`~fakebroker.amqp.Engine`) and reads the engine's output with
+:meth:`Pipe.recv`.  Every call into the engine or the core holds the
+broker's lock (:func:`fakebroker._lock.lock_for`); each pipe has a
+:class:`threading.Condition` on that lock, notified by the engine's wakeup,
+so a consumer thread can block in :meth:`Pipe.recv` while another thread
+publishes.
+
+Determinism: when no other thread could ever produce output for a pipe (no
+other live thread has used this broker), a read with nothing to read does
+not block: it runs the timers due (jumping an autojumping
+:class:`~fakebroker.core.clock.VirtualClock` to the next deadline within
+the timeout, or waiting for a :class:`~fakebroker.core.clock.SystemClock`
+deadline within the timeout) and then raises :class:`socket.timeout`.
+
+For event loops that watch file descriptors (kombu's hub, used by Celery
+workers) a pipe lends a socket that is readable exactly when the client has
+something to read (:meth:`Pipe.fileno`).
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from ._lock import lock_for
+from .core.clock import VirtualClock
+
+if TYPE_CHECKING:
+    from .core import Broker
+
+__all__ = [
+    "EngineLike",
+    "Pipe",
+    "force_close",
+    "note_thread",
+    "others_active",
+]
+
+#: The reply text RabbitMQ gives clients when it shuts down.
+SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
+
+_MAX_JUMPS = 10_000
+
+
+class EngineLike(Protocol):
+    """What a front needs from a protocol engine (see docs/architecture.md)."""
+
+    wakeup: Callable[[], None] | None
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes from the client (b"" is EOF)."""
+
+    def data_to_send(self) -> bytes:
+        """Take every pending output byte."""
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is over."""
+
+    def connection_lost(self) -> None:
+        """The transport died."""
+
+
+EngineFactory = Callable[..., EngineLike]
+
+
+def default_engine_factory() -> EngineFactory:
+    """The real protocol engine class, imported on first use."""
+    from .amqp import Engine
+
+    factory: EngineFactory = Engine
+    return factory
+
+
+def force_close(engine: EngineLike, text: str = SHUTDOWN_TEXT) -> bool:
+    """Make the engine close its connection with 320 CONNECTION_FORCED.
+
+    Returns False when the engine has no open AMQP connection to close
+    (still in its handshake, or already closed): the front then just drops
+    the transport.
+    """
+    closer = getattr(engine, "close_forced", None)
+    if callable(closer):
+        closer(text)
+        return True
+    conn = getattr(engine, "connection", None)
+    if conn is None or engine.closed:
+        return False
+    conn.close_forced(text)
+    return True
+
+
+# --- which threads use a broker ---------------------------------------------
+
+_threads: weakref.WeakKeyDictionary[object, weakref.WeakSet[threading.Thread]] = (
+    weakref.WeakKeyDictionary()
+)
+_threads_guard = threading.Lock()
+
+
+def note_thread(broker: object, thread: threading.Thread | None = None) -> None:
+    """Record that ``thread`` (default: the current one) drives clients of ``broker``."""
+    thread = thread or threading.current_thread()
+    with _threads_guard:
+        users = _threads.get(broker)
+        if users is None:
+            users = _threads[broker] = weakref.WeakSet()
+        users.add(thread)
+
+
+def others_active(broker: object) -> bool:
+    """True if a live thread other than the current one has driven ``broker``."""
+    me = threading.current_thread()
+    with _threads_guard:
+        users = list(_threads.get(broker, ()))
+    return any(t is not me and t.is_alive() for t in users)
+
+
+# --- the pipe ---------------------------------------------------------------
+
+_ports = itertools.count(40000)
+
+
+class Pipe:
+    """A bidirectional in-memory byte stream between one client and one engine.
+
+    ``send`` and ``recv`` are safe to call from any thread; the engine only
+    ever runs under the broker's lock.
+    """
+
+    def __init__(
+        self,
+        *,
+        broker: Broker,
+        engine_factory: EngineFactory | None = None,
+        peer: str | None = None,
+        local: str = "127.0.0.1:5672",
+    ) -> None:
+        self.broker = broker
+        self._lock = lock_for(broker)
+        self._cond = threading.Condition(self._lock)
+        self._inbox = bytearray()
+        self._dirty = False
+        self._closed = False
+        self._signal: tuple[socket.socket, socket.socket] | None = None
+        self._signalled = False
+        self._jumps = 0
+        self._virtual_deadline: float | None = None
+        factory = engine_factory or default_engine_factory()
+        self.peer = peer or f"127.0.0.1:{next(_ports)}"
+        with self._lock:
+            note_thread(broker)
+            self.engine = factory(broker=broker, peer=self.peer, local=local)
+            self.engine.wakeup = self._on_wakeup
+            _register_pipe(broker, self)
+
+    # client side ------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Deliver client bytes to the engine; raises BrokenPipeError once closed."""
+        with self._lock:
+            note_thread(self.broker)
+            if self._closed or self.engine.closed:
+                raise BrokenPipeError(errno.EPIPE, "fakebroker pipe closed")
+            self.engine.receive_data(bytes(data))
+            self._service()
+
+    def recv(self, n: int, timeout: float | None = None) -> bytes:
+        """Return 1 to ``n`` bytes, or b"" at end of stream.
+
+        Raises :class:`socket.timeout` when nothing arrives in ``timeout``
+        seconds (at once when no other thread could produce anything).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            note_thread(self.broker)
+            self._jumps = 0
+            clock = self.broker.clock
+            self._virtual_deadline = (
+                clock.now() + timeout
+                if timeout is not None and isinstance(clock, VirtualClock)
+                else None
+            )
+            while True:
+                self._service()
+                if self._inbox:
+                    return self._take(n)
+                if self._closed or self.engine.closed:
+                    return b""
+                if not self._wait(deadline, timeout):
+                    raise TimeoutError("timed out")
+
+    def pending(self) -> int:
+        """How many bytes the client can read without waiting."""
+        with self._lock:
+            self._service()
+            return len(self._inbox)
+
+    def fileno(self) -> int:
+        """A file descriptor readable exactly when :meth:`recv` has something (or EOF)."""
+        with self._lock:
+            if self._signal is None:
+                pair = socket.socketpair()
+                for sock in pair:
+                    sock.setblocking(False)
+                self._signal = pair
+                self._update_signal()
+            return self._signal[0].fileno()
+
+    @property
+    def closed(self) -> bool:
+        """True once the client closed the pipe or the engine ended the connection."""
+        with self._lock:
+            return self._closed or self.engine.closed
+
+    def close(self) -> None:
+        """The client hangs up: the engine sees the transport die."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if not self.engine.closed:
+                self.engine.connection_lost()
+            self._inbox.clear()
+            self._cond.notify_all()
+            signal, self._signal = self._signal, None
+        if signal is not None:
+            for sock in signal:
+                sock.close()
+
+    def force_close(self, text: str = SHUTDOWN_TEXT) -> None:
+        """Close from the server side with 320 CONNECTION_FORCED (as a broker shutdown)."""
+        with self._lock:
+            if self._closed or self.engine.closed:
+                return
+            if not force_close(self.engine, text):
+                self.engine.connection_lost()
+            self._dirty = True
+            self._service()
+            self._cond.notify_all()
+
+    # internals (lock held) ----------------------------------------------------
+
+    def _on_wakeup(self) -> None:
+        with self._lock:
+            self._dirty = True
+            self._cond.notify_all()
+            self._set_signal(True)
+
+    def _service(self) -> None:
+        """Run due timers and move the engine's output into the inbox."""
+        if self._closed:
+            return
+        self.broker.clock.run_due()
+        data = self.engine.data_to_send()
+        self._dirty = False
+        if data:
+            self._inbox += data
+            self._cond.notify_all()
+        self._update_signal()
+
+    def _take(self, n: int) -> bytes:
+        chunk = bytes(self._inbox[:n])
+        del self._inbox[:n]
+        self._update_signal()
+        return chunk
+
+    def _wait(self, deadline: float | None, timeout: float | None) -> bool:
+        """Wait for output; False when the read should time out."""
+        if timeout == 0:
+            return False
+        clock = self.broker.clock
+        if not others_active(self.broker):
+            return self._wait_alone(deadline, timeout)
+        delay = _remaining(deadline)
+        if delay is not None and delay <= 0:
+            return False
+        due = clock.next_deadline()
+        if due is not None and not isinstance(clock, VirtualClock):
+            until_due = max(0.0, due - clock.now())
+            delay = until_due if delay is None else min(delay, until_due)
+        self._cond.wait(delay)
+        return True
+
+    def _wait_alone(self, deadline: float | None, timeout: float | None) -> bool:
+        """Nobody else can produce output: only timers can. False means time out."""
+        clock = self.broker.clock
+        due = clock.next_deadline()
+        if isinstance(clock, VirtualClock):
+            return self._jump(clock, due)
+        delay = _remaining(deadline)
+        if due is None or delay is None:
+            return False
+        until_due = due - clock.now()
+        if until_due > delay:
+            return False
+        if until_due > 0:
+            self._cond.wait(until_due)
+        return True
+
+    def _jump(self, clock: VirtualClock, due: float | None) -> bool:
+        """Autojump: move virtual time to the next deadline within the timeout."""
+        if not clock.autojump:
+            return False
+        limit = self._virtual_deadline
+        if due is None or (limit is not None and due > limit):
+            if limit is not None:
+                clock.advance(max(0.0, limit - clock.now()))
+            return False
+        self._jumps += 1
+        if self._jumps > _MAX_JUMPS:
+            return False
+        clock.jump()
+        return True
+
+    def _update_signal(self) -> None:
+        self._set_signal(bool(self._inbox) or self._dirty or self.engine.closed)
+
+    def _set_signal(self, readable: bool) -> None:
+        if self._signal is None or readable == self._signalled:
+            return
+        reader, writer = self._signal
+        try:
+            if readable:
+                writer.send(b"\x00")
+            else:
+                reader.recv(16)
+        except (BlockingIOError, InterruptedError):
+            pass
+        self._signalled = readable
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
+
+
+# --- pipes per broker ---------------------------------------------------------
+
+_pipes: weakref.WeakKeyDictionary[object, weakref.WeakSet[Pipe]] = weakref.WeakKeyDictionary()
+
+
+def _register_pipe(broker: object, pipe: Pipe) -> None:
+    with _threads_guard:
+        pipes = _pipes.get(broker)
+        if pipes is None:
+            pipes = _pipes[broker] = weakref.WeakSet()
+        pipes.add(pipe)
+
+
+def pipes_of(broker: object) -> list[Pipe]:
+    """Every live pipe into ``broker``."""
+    with _threads_guard:
+        return list(_pipes.get(broker, ()))

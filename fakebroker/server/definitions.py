@@ -1,0 +1,156 @@
+"""RabbitMQ definitions (the management plugin's JSON export) applied to a core broker.
+
+Supported keys: ``vhosts``, ``users``, ``exchanges``, ``queues`` and
+``bindings``; others (``permissions``, ``policies``, ``parameters``, ...)
+are ignored.  Topology is declared through the core's channel API on an
+internal connection per vhost, so it gets the same checks a client's
+declarations would.  Users need a plain ``password`` (a fakebroker
+extension): ``password_hash`` alone is not supported yet and such users
+are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._lock import lock_for
+
+if TYPE_CHECKING:
+    from ..core import Broker, Channel
+
+__all__ = ["DefinitionsError", "apply_definitions", "build_broker", "load_definitions"]
+
+_DEFAULT_EXCHANGES = ("", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match")
+
+
+class DefinitionsError(Exception):
+    """The definitions file is unreadable or the broker refused part of it."""
+
+
+def build_broker(
+    *,
+    vhosts: Iterable[str] = (),
+    users: Iterable[tuple[str, str]] = (("guest", "guest"),),
+    definitions: str | None = None,
+) -> Broker:
+    """A broker with "/" plus ``vhosts``, ``users``, and the definitions file applied."""
+    from ..core import Broker
+
+    names = ["/", *(v for v in vhosts if v != "/")]
+    broker = Broker(users=dict(users), vhosts=tuple(dict.fromkeys(names)))
+    if definitions is not None:
+        apply_definitions(broker, load_definitions(definitions))
+    return broker
+
+
+def load_definitions(path: str) -> dict[str, Any]:
+    """Read a definitions JSON file."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except json.JSONDecodeError as exc:
+        raise DefinitionsError(f"{path}: not valid JSON ({exc})") from exc
+    except OSError as exc:
+        raise DefinitionsError(f"{path}: {exc.strerror or exc}") from exc
+    if not isinstance(data, dict):
+        raise DefinitionsError(f"{path}: expected a JSON object")
+    return data
+
+
+def apply_definitions(broker: Broker, definitions: Mapping[str, Any]) -> None:
+    """Create the vhosts, users, exchanges, queues and bindings ``definitions`` lists."""
+    with lock_for(broker):
+        for vhost in _items(definitions, "vhosts"):
+            broker.add_vhost(str(vhost["name"]))
+        for user in _items(definitions, "users"):
+            _add_user(broker, user)
+        for name in _vhosts_used(definitions):
+            _declare_topology(broker, name, definitions)
+
+
+def _items(definitions: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    items = definitions.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise DefinitionsError(f"'{key}' must be a list of objects")
+    return items
+
+
+def _add_user(broker: Broker, user: Mapping[str, Any]) -> None:
+    name = str(user["name"])
+    password = user.get("password")
+    if password is None:
+        print(
+            f"fakebroker: user {name!r} has no plain 'password' (password_hash is not "
+            "supported); skipped",
+            file=sys.stderr,
+        )
+        return
+    broker.add_user(name, str(password))
+
+
+def _vhosts_used(definitions: Mapping[str, Any]) -> list[str]:
+    seen: dict[str, None] = {}
+    for key in ("exchanges", "queues", "bindings"):
+        for item in _items(definitions, key):
+            seen[str(item.get("vhost", "/"))] = None
+    return list(seen)
+
+
+def _declare_topology(broker: Broker, vhost: str, definitions: Mapping[str, Any]) -> None:
+    from ..core import AMQPError
+
+    if not broker.has_vhost(vhost):
+        raise DefinitionsError(f"vhost {vhost!r} is used but not defined")
+    conn = broker.connect(vhost=vhost, name="fakebroker definitions")
+    try:
+        channel = conn.open_channel(1)
+        for kind, apply in (
+            ("exchanges", _declare_exchange),
+            ("queues", _declare_queue),
+            ("bindings", _declare_binding),
+        ):
+            for item in _items(definitions, kind):
+                if str(item.get("vhost", "/")) == vhost:
+                    try:
+                        apply(channel, item)
+                    except AMQPError as exc:
+                        raise DefinitionsError(f"{kind} in vhost {vhost!r}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def _declare_exchange(channel: Channel, item: Mapping[str, Any]) -> None:
+    name = str(item["name"])
+    if name in _DEFAULT_EXCHANGES:
+        return
+    channel.exchange_declare(
+        name,
+        type=str(item.get("type", "direct")),
+        durable=bool(item.get("durable", True)),
+        auto_delete=bool(item.get("auto_delete", False)),
+        internal=bool(item.get("internal", False)),
+        arguments=dict(item.get("arguments") or {}),
+    )
+
+
+def _declare_queue(channel: Channel, item: Mapping[str, Any]) -> None:
+    channel.queue_declare(
+        str(item["name"]),
+        durable=bool(item.get("durable", True)),
+        auto_delete=bool(item.get("auto_delete", False)),
+        arguments=dict(item.get("arguments") or {}),
+    )
+
+
+def _declare_binding(channel: Channel, item: Mapping[str, Any]) -> None:
+    source = str(item["source"])
+    destination = str(item["destination"])
+    routing_key = str(item.get("routing_key", ""))
+    arguments = dict(item.get("arguments") or {})
+    if item.get("destination_type", "queue") == "exchange":
+        channel.exchange_bind(destination, source, routing_key, arguments)
+    else:
+        channel.queue_bind(destination, source, routing_key, arguments)

@@ -1,0 +1,274 @@
+"""In-process AMQP: ``kombu.Connection('fakebroker://NAME/VHOST')`` with no socket.
+
+kombu's own pyamqp transport and py-amqp's :class:`amqp.Connection` run
+unchanged; only py-amqp's socket transport is replaced by
+:class:`PipeTransport`, which carries the same AMQP bytes through an
+in-memory :class:`~fakebroker._inproc.Pipe` to a protocol engine on a named
+in-process broker.  The URL's host part names the broker (empty means
+``"default"``); the path is the vhost, as for ``amqp://``.
+
+    broker = fakebroker.transport.get_broker()        # the "default" broker
+    with kombu.Connection("fakebroker://") as conn:   # guest/guest, vhost "/"
+        conn.SimpleQueue("q").put("hi")
+
+py-amqp directly: ``fakebroker.transport.AMQPConnection(host="default")``.
+
+Celery workers (kombu's hub) wait on :attr:`PipeTransport.sock`, a file
+descriptor readable exactly when the connection has input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import amqp
+import amqp.transport
+from kombu.transport import pyamqp
+
+from ._inproc import Pipe, pipes_of
+
+if TYPE_CHECKING:
+    from .core import Broker
+
+__all__ = [
+    "AMQPConnection",
+    "Connection",
+    "PipeTransport",
+    "Transport",
+    "brokers",
+    "drop_broker",
+    "get_broker",
+    "register",
+    "reset",
+    "set_broker",
+]
+
+DEFAULT_NAME = "default"
+
+# --- the registry of named in-process brokers ---------------------------------
+
+_brokers: dict[str, Broker] = {}
+_registry_lock = threading.Lock()
+
+
+def get_broker(name: str = DEFAULT_NAME, **broker_options: Any) -> Broker:
+    """The in-process broker called ``name``, created on first use.
+
+    ``broker_options`` (``clock=``, ``users=``, ``vhosts=``, ...) are passed
+    to :class:`~fakebroker.core.Broker` when it is created and ignored after.
+    """
+    name = name or DEFAULT_NAME
+    with _registry_lock:
+        broker = _brokers.get(name)
+        if broker is None:
+            from .core import Broker
+
+            broker = _brokers[name] = Broker(**broker_options)
+        return broker
+
+
+def set_broker(name: str, broker: Broker) -> Broker:
+    """Install ``broker`` under ``name`` (clients of a broker it replaces get 320)."""
+    with _registry_lock:
+        old = _brokers.get(name or DEFAULT_NAME)
+        _brokers[name or DEFAULT_NAME] = broker
+    if old is not None and old is not broker:
+        _close_clients(old)
+    return broker
+
+
+def drop_broker(name: str = DEFAULT_NAME) -> None:
+    """Forget the broker ``name``; its in-process clients get 320 CONNECTION_FORCED."""
+    with _registry_lock:
+        broker = _brokers.pop(name or DEFAULT_NAME, None)
+    if broker is not None:
+        _close_clients(broker)
+
+
+def reset(name: str | None = None) -> None:
+    """Drop the broker ``name``, or every named broker when ``name`` is None."""
+    with _registry_lock:
+        names = list(_brokers) if name is None else [name]
+    for each in names:
+        drop_broker(each)
+
+
+def brokers() -> dict[str, Broker]:
+    """A snapshot of the registry: name -> broker."""
+    with _registry_lock:
+        return dict(_brokers)
+
+
+def _close_clients(broker: Broker) -> None:
+    for pipe in pipes_of(broker):
+        pipe.force_close()
+
+
+def _broker_name(host: str) -> str:
+    name, _port = amqp.transport.to_host_port(host or DEFAULT_NAME)
+    return str(name) or DEFAULT_NAME
+
+
+# --- py-amqp's transport, over a pipe -----------------------------------------
+
+
+class _PipeSocket:
+    """What py-amqp and kombu's hub touch of ``transport.sock``: a file descriptor."""
+
+    def __init__(self, pipe: Pipe) -> None:
+        self.pipe = pipe
+
+    def fileno(self) -> int:
+        """Readable when the connection has input (see :meth:`Pipe.fileno`)."""
+        return self.pipe.fileno()
+
+    def getsockname(self) -> tuple[str, int]:
+        """The broker side, as a socket would name it."""
+        return ("127.0.0.1", 5672)
+
+    def getpeername(self) -> tuple[str, int]:
+        """The client side."""
+        host, _, port = self.pipe.peer.rpartition(":")
+        return (host, int(port))
+
+    def close(self) -> None:
+        """Hang up."""
+        self.pipe.close()
+
+    def __repr__(self) -> str:
+        return f"<fakebroker pipe {self.pipe.peer}>"
+
+
+class PipeTransport(amqp.transport._AbstractTransport):  # type: ignore[misc]
+    """py-amqp's transport with the socket replaced by an in-memory pipe to an engine.
+
+    ``host`` is ``NAME[:PORT]``: the name of the in-process broker (the port
+    is ignored).  Reads follow socket semantics: ``socket.timeout`` when
+    nothing arrives in time (see :class:`~fakebroker._inproc.Pipe` for when
+    that is at once), ``OSError`` at end of stream.
+    """
+
+    def __init__(self, host: str, connect_timeout: float | None = None, **kwargs: Any) -> None:
+        kwargs.pop("ssl", None)
+        super().__init__(host, connect_timeout=connect_timeout, **kwargs)
+        self.broker_name = _broker_name(host)
+        self._read_buffer: bytes = b""
+        self.sock: _PipeSocket | None = None
+        self.pipe: Pipe | None = None
+        self._timeout: float | None = None
+
+    def _connect(self, host: str, port: int, timeout: float | None) -> None:
+        self.pipe = Pipe(broker=get_broker(self.broker_name))
+        self.sock = _PipeSocket(self.pipe)
+
+    def _init_socket(
+        self, socket_settings: Any, read_timeout: float | None, write_timeout: float | None
+    ) -> None:
+        self._timeout = read_timeout
+        self._write(amqp.transport.AMQP_PROTOCOL_HEADER)
+
+    @contextlib.contextmanager
+    def having_timeout(self, timeout: float | None) -> Iterator[Any]:
+        """Reads inside the block time out after ``timeout`` seconds (None: the default)."""
+        if timeout is None:
+            yield self.sock
+            return
+        previous, self._timeout = self._timeout, timeout
+        try:
+            yield self.sock
+        finally:
+            self._timeout = previous
+
+    def _read(self, n: int, initial: bool = False) -> bytes:
+        pipe = self._require_pipe()
+        rbuf = self._read_buffer
+        try:
+            while len(rbuf) < n:
+                chunk = pipe.recv(n - len(rbuf), self._timeout)
+                if not chunk:
+                    raise OSError("Server unexpectedly closed connection")
+                rbuf += chunk
+        except BaseException:
+            self._read_buffer = rbuf
+            raise
+        result, self._read_buffer = rbuf[:n], rbuf[n:]
+        return bytes(result)
+
+    def _write(self, s: bytes | memoryview) -> None:
+        self._require_pipe().send(bytes(s))
+
+    def _require_pipe(self) -> Pipe:
+        if self.pipe is None:
+            raise OSError("fakebroker pipe is not connected")
+        return self.pipe
+
+    def close(self) -> None:
+        """Hang up: the engine sees the transport die (as a closed socket)."""
+        pipe, self.pipe = self.pipe, None
+        if pipe is not None:
+            pipe.close()
+        self.sock = None
+        self.connected = False
+
+    def __repr__(self) -> str:
+        state = f"{self.broker_name}" if self.pipe is not None else "(disconnected)"
+        return f"<PipeTransport: fakebroker://{state} at {id(self):#x}>"
+
+
+class _PipeConnectionMixin:
+    """Make a py-amqp connection build a :class:`PipeTransport`."""
+
+    def Transport(
+        self,
+        host: str,
+        connect_timeout: float | None,
+        ssl: Any = False,
+        read_timeout: float | None = None,
+        write_timeout: float | None = None,
+        socket_settings: Any = None,
+        **kwargs: Any,
+    ) -> PipeTransport:
+        return PipeTransport(
+            host,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            socket_settings=socket_settings,
+            **kwargs,
+        )
+
+
+class AMQPConnection(_PipeConnectionMixin, amqp.Connection):  # type: ignore[misc]
+    """A py-amqp connection to an in-process broker: ``AMQPConnection(host="NAME")``."""
+
+
+class Connection(_PipeConnectionMixin, pyamqp.Connection):
+    """kombu's pyamqp connection, over a pipe."""
+
+
+class Transport(pyamqp.Transport):
+    """kombu transport for ``fakebroker://NAME/VHOST`` URLs."""
+
+    Connection = Connection
+    driver_name = "fakebroker"
+
+    @property
+    def default_connection_params(self) -> dict[str, Any]:
+        """guest/guest on the "default" broker."""
+        params: dict[str, Any] = super().default_connection_params
+        params["hostname"] = DEFAULT_NAME
+        return params
+
+    def driver_version(self) -> str:
+        """fakebroker's version."""
+        return "0.1.0"
+
+
+def register() -> None:
+    """Make ``fakebroker://`` URLs resolve to this transport in kombu."""
+    from kombu import transport as kombu_transport
+
+    kombu_transport.TRANSPORT_ALIASES.setdefault("fakebroker", "fakebroker.transport:Transport")

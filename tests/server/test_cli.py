@@ -1,0 +1,217 @@
+"""``fakebroker serve`` as a subprocess (``python -m fakebroker``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import amqp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 10.0
+URL = re.compile(r"^amqp://([^:]+):([^@]+)@127\.0\.0\.1:(\d+)//$")
+
+
+class Served:
+    """A running ``fakebroker serve`` process and the URL it printed."""
+
+    def __init__(self, *args: str) -> None:
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fakebroker", "serve", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        self.url = _readline(self.proc, TIMEOUT)
+        self.elapsed = time.monotonic() - self.started
+
+    @property
+    def port(self) -> int:
+        port = urlsplit(self.url).port
+        assert port is not None
+        return port
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        try:
+            return self.proc.wait(TIMEOUT)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(TIMEOUT)
+            assert self.proc.stdout is not None and self.proc.stderr is not None
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+
+
+def _readline(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The first stdout line, or fail (with stderr) if none comes in time."""
+    assert proc.stdout is not None
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()))  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    if reader.is_alive() or not line or not line[0]:
+        proc.kill()
+        _out, err = proc.communicate(timeout=timeout)
+        pytest.fail(f"no URL printed; stderr: {err}")
+    return line[0].strip()
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    server = Served("--port", "0")
+    yield server
+    server.stop()
+
+
+def _connect(
+    port: int, *, vhost: str = "/", user: str = "guest", password: str = "guest"
+) -> amqp.Connection:
+    conn = amqp.Connection(
+        host=f"127.0.0.1:{port}",
+        userid=user,
+        password=password,
+        virtual_host=vhost,
+        connect_timeout=TIMEOUT,
+    )
+    conn.connect()
+    return conn
+
+
+def test_serve_prints_url_and_accepts_connections(served: Served) -> None:
+    match = URL.match(served.url)
+    assert match is not None, served.url
+    assert match.group(1, 2) == ("guest", "guest")
+    assert served.port != 5672
+    assert served.elapsed < 2.0  # 0.5 s on an idle machine; CI shares its cores
+    conn = _connect(served.port)
+    assert conn.server_properties["product"] == "RabbitMQ"
+    conn.close()
+
+
+def test_sigterm_closes_clients_with_320_and_exits_0(served: Served) -> None:
+    conn = _connect(served.port)
+    conn.channel()
+    served.proc.send_signal(signal.SIGTERM)
+    with pytest.raises(amqp.exceptions.ConnectionForced) as info:
+        conn.drain_events(timeout=TIMEOUT)
+    assert info.value.reply_code == 320
+    assert "reason 'shutdown'" in info.value.reply_text
+    conn.collect()
+    assert served.stop() == 0
+
+
+def test_sigint_exits_0(served: Served) -> None:
+    assert served.stop(signal.SIGINT) == 0
+
+
+def test_port_taken_exits_2_with_one_clear_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "fakebroker", "serve", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(port) in lines[0] and "--port" in lines[0]
+
+
+def test_vhosts_and_users() -> None:
+    server = Served("--port", "0", "--vhost", "orders", "--user", "alice:s3cret")
+    try:
+        assert server.url.startswith("amqp://alice:s3cret@")
+        conn = _connect(server.port, vhost="orders", user="alice", password="s3cret")
+        conn.close()
+        with pytest.raises(amqp.exceptions.AccessRefused):
+            _connect(server.port, user="guest", password="guest")
+    finally:
+        assert server.stop() == 0
+
+
+def test_definitions_file(tmp_path: Path) -> None:
+    definitions = {
+        "vhosts": [{"name": "/"}, {"name": "shop"}],
+        "users": [{"name": "bob", "password": "pw", "tags": ["administrator"]}],
+        "exchanges": [
+            {
+                "name": "orders",
+                "vhost": "shop",
+                "type": "topic",
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            }
+        ],
+        "queues": [
+            {
+                "name": "eu",
+                "vhost": "shop",
+                "durable": True,
+                "auto_delete": False,
+                "arguments": {"x-max-length": 10},
+            }
+        ],
+        "bindings": [
+            {
+                "source": "orders",
+                "vhost": "shop",
+                "destination": "eu",
+                "destination_type": "queue",
+                "routing_key": "eu.#",
+                "arguments": {},
+            }
+        ],
+    }
+    path = tmp_path / "definitions.json"
+    path.write_text(json.dumps(definitions))
+    server = Served("--port", "0", "--definitions", str(path))
+    try:
+        conn = _connect(server.port, vhost="shop", user="bob", password="pw")
+        ch = conn.channel()
+        ch.basic_publish(amqp.Message(b"order"), "orders", "eu.fr")
+        message = ch.basic_get("eu", no_ack=True)
+        assert message is not None and message.body == b"order"
+        conn.close()
+    finally:
+        assert server.stop() == 0
+
+
+def test_bad_definitions_file_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fakebroker", "serve", "--port", "0", "--definitions", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 2
+    assert "broken.json" in proc.stderr
