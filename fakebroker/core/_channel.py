@@ -208,6 +208,7 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> DeclareOk:
         """queue.declare."""
+        generated = not queue and not passive
         if not queue:
             queue = self._queue_name("") if passive else self.broker.generate_name("amq.gen-")
         ok = self.vhost.declare_queue(
@@ -218,6 +219,7 @@ class Channel:
             exclusive=exclusive,
             auto_delete=auto_delete,
             arguments=dict(arguments or {}),
+            generated=generated,
         )
         self.last_queue = ok.queue
         return ok
@@ -333,7 +335,13 @@ class Channel:
             if self._timeout_timer is None:
                 self._arm_timeout()
         self.broker.journal.record(
-            "delivered", self.vhost.name, queue=queue.name, msg=msg, consumer_tag=consumer.tag
+            "delivered",
+            self.vhost.name,
+            queue=queue.name,
+            msg=msg,
+            consumer_tag=consumer.tag,
+            no_ack=consumer.no_ack,
+            redelivered=entry.redelivered,
         )
         self.conn.emit(
             Deliver(
@@ -363,7 +371,14 @@ class Channel:
             if self._timeout_timer is None:
                 self._arm_timeout()
         msg = entry.msg
-        self.broker.journal.record("delivered", self.vhost.name, queue=target.name, msg=msg)
+        self.broker.journal.record(
+            "delivered",
+            self.vhost.name,
+            queue=target.name,
+            msg=msg,
+            no_ack=no_ack,
+            redelivered=entry.redelivered,
+        )
         return GetOk(
             tag,
             entry.redelivered,
@@ -497,10 +512,11 @@ class Channel:
             if queue.would_reject(msg):
                 rejected = True
                 if queue.args.overflow == "reject-publish-dlx":
-                    vhost.dead_letter_message(queue, msg, "maxlen")
-                journal.record("dropped", vhost.name, queue=queue.name, msg=msg, reason="overflow")
+                    vhost.dead_letter_message(queue, msg, "maxlen", enqueued=False)
+                journal.record(
+                    "dropped", vhost.name, queue=queue.name, msg=msg, reason="overflow", enqueued=False
+                )
                 continue
-            journal.record("routed", vhost.name, queue=queue.name, msg=msg)
             queue.enqueue(msg)
         if not queues:
             journal.record("unroutable", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg)

@@ -165,6 +165,7 @@ class Queue:
         now = self.vhost.broker.clock.now()
         self._seq += 1
         entry = Entry(msg, self._seq, self._expiry_of(msg, now), self._priority_of(msg))
+        self.vhost.broker.journal.record("routed", self.vhost.name, queue=self.name, msg=msg)
         store = self.store
         was_empty = not store
         store.push(entry)
@@ -261,6 +262,7 @@ class Queue:
         """Put a delivered message back at its original place, marked redelivered."""
         self.unacked -= 1
         if self.deleted:
+            self._record_lost(entry)
             return
         if self.args.queue_type == "quorum":
             entry.dcount += 1
@@ -280,8 +282,17 @@ class Queue:
     def discard(self, entry: Entry, reason: str | None) -> None:
         """A delivered message settled for good: acked (reason None) or rejected."""
         self.unacked -= 1
-        if reason is not None and not self.deleted:
+        if reason is None:
+            return
+        if self.deleted:
+            self._record_lost(entry)
+        else:
             self.vhost.dead_letter(self, entry, reason)
+
+    def _record_lost(self, entry: Entry) -> None:
+        self.vhost.broker.journal.record(
+            "deleted", self.vhost.name, queue=self.name, msg=entry.msg, reason="queue_deleted"
+        )
 
     # -- expiry -----------------------------------------------------------------------------
 

@@ -212,12 +212,13 @@ class Vhost:
         exclusive: bool,
         auto_delete: bool,
         arguments: dict[str, Any],
+        generated: bool = False,
     ) -> DeclareOk:
         """queue.declare (``name`` already resolved: never empty here)."""
         if passive:
             queue = self.queue(name, conn)
             return DeclareOk(name, queue.message_count, queue.consumer_count)
-        if name.startswith("amq.") and name not in self.queues:
+        if name.startswith("amq.") and not generated and name not in self.queues:
             raise R.reserved_prefix("queue", name, self.name)
         current = self.queues.get(name)
         if current is not None:
@@ -356,14 +357,22 @@ class Vhost:
         """Dead-letter (or drop) a message leaving ``queue`` for ``reason``."""
         self.dead_letter_message(queue, entry.msg, reason)
 
-    def dead_letter_message(self, queue: Queue, msg: Message, reason: str) -> None:
-        """Republish ``msg`` to the queue's dead-letter exchange, if it has a live one."""
+    def dead_letter_message(
+        self, queue: Queue, msg: Message, reason: str, *, enqueued: bool = True
+    ) -> None:
+        """Republish ``msg`` to the queue's dead-letter exchange, if it has a live one.
+
+        ``enqueued=False`` for a publish refused by reject-publish-dlx: the
+        message never was in ``queue``.
+        """
         broker = self.broker
         dlx_name = queue.args.dlx
         exchange = self.exchanges.get(dlx_name) if dlx_name is not None else None
         kind = "expired" if reason == "expired" else "dropped"
         if exchange is None:
-            broker.journal.record(kind, self.name, queue=queue.name, msg=msg, reason=reason)
+            broker.journal.record(
+                kind, self.name, queue=queue.name, msg=msg, reason=reason, enqueued=enqueued
+            )
             return
         routing_key = queue.args.dlrk if queue.args.dlrk is not None else msg.routing_key
         new = dead_letter_message(
@@ -384,12 +393,15 @@ class Vhost:
             msg=new,
             reason=reason,
             original=msg,
+            enqueued=enqueued,
         )
         targets = self.route(exchange, routing_key, new.headers)
         deaths = new.headers["x-death"]
         for target in targets:
             if reason != "rejected" and is_cycle(target.name, deaths):
-                broker.journal.record("dropped", self.name, queue=target.name, msg=new, reason="cycle")
+                broker.journal.record(
+                    "dropped", self.name, queue=target.name, msg=new, reason="cycle", enqueued=False
+                )
                 continue
             target.enqueue(new)
 

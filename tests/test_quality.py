@@ -1,0 +1,85 @@
+"""House rules checked on every run: lint, format, types, public surfaces, sans-I/O core."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SANS_IO = ("fakebroker/core", "fakebroker/amqp")
+FORBIDDEN = {"asyncio", "socket", "selectors", "threading", "aiohttp", "kombu", "amqp"}
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+    ],
+    ids=["ruff-check", "ruff-format"],
+)
+def test_ruff(cmd: tuple[str, ...]) -> None:
+    if shutil.which(cmd[0]) is None:
+        pytest.skip(f"{cmd[0]} is not installed (pip install -e '.[test]')")
+    result = _run(*cmd)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict() -> None:
+    result = _run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("package", SANS_IO)
+def test_sans_io_packages_import_no_io(package: str) -> None:
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+    assert offenders == []
+
+
+def test_taskpost_knows_kombu_only() -> None:
+    offenders = [
+        str(path)
+        for path in (ROOT / "taskpost").rglob("*.py")
+        if "fakebroker" in {n.split(".")[0] for n in _imports(path)}
+    ]
+    assert offenders == []
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("module", ["fakebroker", "fakebroker.core", "taskpost"])
+def test_public_names_are_exported_and_private_modules_hidden(module: str) -> None:
+    mod = importlib.import_module(module)
+    exported = getattr(mod, "__all__", None)
+    assert exported is not None, f"{module} has no __all__"
+    for name in exported:
+        assert hasattr(mod, name), f"{module}.__all__ names missing {name}"
+        assert not name.startswith("_") or name == "__version__"
