@@ -125,8 +125,9 @@ def load_object(path: str) -> Any:
 def settings_from_object(obj: object | str) -> dict[str, Any]:
     """The settings defined by a mapping, an object or a module (or its import path).
 
-    Names starting with ``_`` or an upper-case letter, and imported modules,
-    classes and functions are not settings; every other name must be known.
+    Names starting with ``_`` or an upper-case letter, imported modules,
+    classes and functions, and ``__future__`` features are not settings;
+    every other name must be known.
     """
     if isinstance(obj, str):
         obj = load_object(obj)
@@ -141,5 +142,7 @@ def settings_from_object(obj: object | str) -> dict[str, Any]:
 
 def _is_setting(name: str, value: object) -> bool:
     if name.startswith("_") or not name[:1].islower():
+        return False
+    if type(value).__module__ == "__future__":
         return False
     return not (isinstance(value, ModuleType) or inspect.isclass(value) or inspect.isroutine(value))
