@@ -15,7 +15,8 @@ NOW = 1_700_000_000.0
 
 
 def test_unknown_setting_is_refused_with_a_suggestion() -> None:
-    with pytest.raises(ConfigurationError, match=r"task_serialiser.*Did you mean 'task_serializer'"):
+    expected = r"task_serialiser.*Did you mean 'task_serializer'"
+    with pytest.raises(ConfigurationError, match=expected):
         App(broker_url="memory://", task_serialiser="json")
 
 

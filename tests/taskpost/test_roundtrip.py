@@ -94,12 +94,12 @@ def test_ignore_result_sends_no_result(app: App) -> None:
 @pytest.fixture
 def published() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     seen: list[tuple[str, dict[str, Any]]] = []
-    receivers = {
-        sig: (lambda sig: lambda sender, **kw: seen.append((sig.name, {"sender": sender, **kw})))(
-            sig
-        )
-        for sig in (signals.before_publish, signals.after_publish, signals.task_sent)
-    }
+
+    def recorder(name: str) -> Any:
+        return lambda sender, **kw: seen.append((name, {"sender": sender, **kw}))
+
+    sigs = (signals.before_publish, signals.after_publish, signals.task_sent)
+    receivers = {sig: recorder(sig.name) for sig in sigs}
     for sig, receiver in receivers.items():
         sig.connect(receiver)
     yield seen
@@ -151,4 +151,5 @@ def test_worker_logs_transitions(app: App, caplog: pytest.LogCaptureFixture) -> 
     app.Worker().run_until_idle()
     result.get(timeout=TIMEOUT)
     messages = [r.getMessage() for r in caplog.records if result.id in r.getMessage()]
-    assert [m.split("] ")[1].split(" ")[0] for m in messages] == ["received", "started", "succeeded"]
+    steps = [m.split("] ")[1].split(" ")[0] for m in messages]
+    assert steps == ["received", "started", "succeeded"]
