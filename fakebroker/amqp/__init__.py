@@ -1,0 +1,13 @@
+"""The sans-I/O AMQP 0-9-1 protocol engine: one :class:`Engine` per client connection.
+
+A front feeds the client's bytes to :meth:`Engine.receive_data`, sends what
+:meth:`Engine.data_to_send` returns, and closes the transport once
+:attr:`Engine.closed` is true.  See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from ._engine import Engine, State
+from ._errors import ProtocolError
+
+__all__ = ["Engine", "ProtocolError", "State"]

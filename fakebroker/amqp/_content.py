@@ -1,0 +1,130 @@
+"""Per-channel reassembly of content-bearing commands (method + header + bodies).
+
+Rules (RabbitMQ 3.10, texts verbatim):
+- a content method (basic.publish, and the server-only deliver/get-ok/return)
+  must be followed by a content header of class 60, then body frames adding up
+  to exactly body_size; a header with body_size 0 completes the command;
+- any other frame order is 505 UNEXPECTED_FRAME, reported against the
+  content method being assembled;
+- transitions are the table ``_TRANSITIONS``: (state, frame type) -> handler.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pamqp import base
+
+from ._codec import decode_method, decode_properties
+from ._dispatch import CLIENT_CONTENT_METHODS
+from ._errors import ProtocolError, unexpected_frame
+from ._wire import FRAME_BODY, FRAME_HEADER, FRAME_METHOD, Frame
+
+__all__ = ["Assembler", "Command"]
+
+
+@dataclass(slots=True)
+class Command:
+    """A complete client command: a method, and its content if it has one."""
+
+    method: base.Frame
+    properties: dict[str, Any] | None = None
+    body: bytes | None = None
+
+
+class _State(enum.Enum):
+    METHOD = "expect method"
+    HEADER = "expect header"
+    BODY = "expect body"
+
+
+@dataclass(slots=True)
+class Assembler:
+    """Feed frames of one channel; get complete commands back."""
+
+    state: _State = _State.METHOD
+    pending: Command | None = None
+    remaining: int = 0
+    chunks: list[bytes] = field(default_factory=list)
+
+    def feed(self, frame: Frame) -> Command | None:
+        """The command ``frame`` completes, or None; ProtocolError on a wrong frame."""
+        handler = _TRANSITIONS.get((self.state, frame.type), _wrong_frame)
+        return handler(self, frame)
+
+    def _ids(self) -> dict[str, int]:
+        method = self.pending.method if self.pending else None
+        if method is None:
+            return {}
+        index = method.index
+        return {"class_id": index >> 16, "method_id": index & 0xFFFF}
+
+    def _complete(self) -> Command:
+        command = self.pending
+        assert command is not None
+        command.body = b"".join(self.chunks)
+        self.state, self.pending, self.chunks = _State.METHOD, None, []
+        return command
+
+
+def _on_method(asm: Assembler, frame: Frame) -> Command | None:
+    method = decode_method(frame.payload)
+    if type(method) not in CLIENT_CONTENT_METHODS:
+        return Command(method)
+    asm.pending = Command(method)
+    asm.state = _State.HEADER
+    return None
+
+
+def _on_header(asm: Assembler, frame: Frame) -> Command | None:
+    class_id, _weight, body_size = struct.unpack_from(">HHQ", frame.payload)
+    if class_id != 60:
+        raise unexpected_frame(
+            f"expected content header for class 60, got one for class {class_id} instead",
+            **asm._ids(),
+        )
+    assert asm.pending is not None
+    asm.pending.properties = decode_properties(frame.payload[12:])
+    asm.remaining = body_size
+    if body_size == 0:
+        return asm._complete()
+    asm.state = _State.BODY
+    return None
+
+
+def _on_body(asm: Assembler, frame: Frame) -> Command | None:
+    size = len(frame.payload)
+    if size > asm.remaining:
+        raise _not_body(asm)
+    asm.chunks.append(frame.payload)
+    asm.remaining -= size
+    return asm._complete() if asm.remaining == 0 else None
+
+
+def _not_body(asm: Assembler) -> ProtocolError:
+    return unexpected_frame(
+        "expected content body, got non content body frame instead", **asm._ids()
+    )
+
+
+def _wrong_frame(asm: Assembler, frame: Frame) -> Command | None:
+    if asm.state is _State.METHOD:
+        raise unexpected_frame("expected method frame, got non method frame instead")
+    if asm.state is _State.HEADER:
+        raise unexpected_frame(
+            "expected content header for class 60, got non content header frame instead",
+            **asm._ids(),
+        )
+    raise _not_body(asm)
+
+
+_Handler = Callable[[Assembler, Frame], "Command | None"]
+_TRANSITIONS: dict[tuple[_State, int], _Handler] = {
+    (_State.METHOD, FRAME_METHOD): _on_method,
+    (_State.HEADER, FRAME_HEADER): _on_header,
+    (_State.BODY, FRAME_BODY): _on_body,
+}

@@ -1,0 +1,84 @@
+"""Ask the real RabbitMQ (127.0.0.1:5672) the same question; skip when it is not there."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+from pamqp import commands as C
+
+from ._client import PROTOCOL_HEADER, method_frame, parse, start_ok
+
+HOST, PORT = "127.0.0.1", 5672
+
+
+def reachable() -> bool:
+    try:
+        socket.create_connection((HOST, PORT), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def require_rabbit() -> None:
+    if not reachable():
+        pytest.skip("the real RabbitMQ at 127.0.0.1:5672 is not reachable")
+
+
+def _read_until(sock: socket.socket, done: Any, timeout: float) -> tuple[bytes, bool]:
+    """Read until ``done(data)`` or EOF; (data, eof)."""
+    sock.settimeout(timeout)
+    data = b""
+    while not done(data):
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            return data, False
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def _has_frames(count: int) -> Any:
+    def done(data: bytes) -> bool:
+        try:
+            return len(parse(data)) >= count
+        except Exception:
+            return False
+
+    return done
+
+
+def rabbit_raw(data: bytes, *, timeout: float = 2.0) -> tuple[bytes, bool]:
+    """Send raw bytes on a fresh socket; everything until EOF or timeout, and whether EOF came."""
+    require_rabbit()
+    with socket.create_connection((HOST, PORT), timeout=timeout) as sock:
+        sock.sendall(data)
+        return _read_until(sock, lambda d: False, timeout)
+
+
+def rabbit_session(
+    *chunks: bytes,
+    expect: int = 1,
+    tune: tuple[int, int, int] = (2047, 131072, 0),
+    timeout: float = 2.0,
+) -> list[tuple[int, Any]]:
+    """Open a connection, send ``chunks``, return the next ``expect`` frames."""
+    require_rabbit()
+    with socket.create_connection((HOST, PORT), timeout=timeout) as sock:
+        sock.sendall(PROTOCOL_HEADER)
+        _read_until(sock, _has_frames(1), timeout)
+        sock.sendall(start_ok())
+        _read_until(sock, _has_frames(1), timeout)
+        sock.sendall(
+            method_frame(0, C.Connection.TuneOk(*tune))
+            + method_frame(0, C.Connection.Open(virtual_host="/"))
+        )
+        _read_until(sock, _has_frames(1), timeout)
+        sock.sendall(b"".join(chunks))
+        data, _ = _read_until(sock, _has_frames(expect), timeout)
+        return parse(data)
