@@ -254,9 +254,9 @@ class Engine:
             try:
                 frame = self._reader.next_frame()
             except ProtocolError as error:
-                self._stalled = True
+                self._stalled = self._reader.broken
                 self._fail(error)
-                return
+                continue
             if frame is None:
                 return
             self._on_frame(frame)

@@ -8,6 +8,8 @@ Rules (RabbitMQ 3.10's frame reader):
 - the octet after the payload must be 0xCE (501 ``invalid_frame_end_marker``);
 - only types 1, 2, 3 and 8 exist; a method payload needs 4 bytes, a header
   payload 12 and a heartbeat none, else 501 ``unknown_frame``;
+- after an oversized frame the stream is lost (``broken``); other bad frames
+  are skipped whole;
 - the buffer never holds more than one partial frame beyond what was fed.
 """
 
@@ -52,6 +54,8 @@ class FrameReader:
         self._buf = bytearray()
         self._pos = 0
         self.frame_max = frame_max
+        #: True once the stream lost its frame boundaries (an oversized frame).
+        self.broken = False
 
     def feed(self, data: bytes) -> None:
         """Append bytes from the peer."""
@@ -85,6 +89,7 @@ class FrameReader:
         channel = int.from_bytes(buf[pos + 1 : pos + 3], "big")
         size = int.from_bytes(buf[pos + 3 : pos + 7], "big")
         if self.frame_max and size > self.frame_max:
+            self.broken = True
             raise frame_error(
                 f"{octets(frame_type, b'')}: {{frame_too_large,{size},{self.frame_max - 8}}}"
             )
