@@ -23,6 +23,8 @@ from ._rabbit import rabbit_session
 OPEN = method_frame(1, C.Channel.Open())
 PUBLISH = method_frame(1, C.Basic.Publish(exchange="", routing_key="nowhere"))
 QOS = method_frame(1, C.Basic.Qos())
+TOO_LARGE = "{frame_too_large,1819222135,131064}"
+NOT_BODY = "UNEXPECTED_FRAME - expected content body, got non content body frame instead"
 
 
 def _close_triple(frames: list[tuple[int, Any]]) -> tuple[int, str, int, int]:
