@@ -33,14 +33,13 @@ from typing import Any
 from pamqp import base
 from pamqp import commands as C
 
-from fakebroker.core import AMQPChannelError, AMQPError, Broker, Channel, Connection, Message, Timer
-from fakebroker.core import events as E
+from fakebroker.core import AMQPError, Broker, Connection, Message, Timer
 
 from . import _handshake as H
+from ._channels import ChannelsMixin, _Chan, _kw
 from ._codec import HEARTBEAT_FRAME, content_frames, decode_method, encode_method, header_payload
-from ._content import Assembler, Command
-from ._dispatch import HANDLERS, Reply
 from ._errors import ProtocolError, channel_error, command_invalid, octets, unexpected_frame
+from ._events import send_event
 from ._heartbeat import Heartbeats
 from ._wire import FRAME_HEARTBEAT, FRAME_METHOD, Frame, FrameReader
 
@@ -62,22 +61,7 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
-class _Chan:
-    """The engine's side of one channel."""
-
-    __slots__ = ("assembler", "closing", "core")
-
-    def __init__(self, core: Channel) -> None:
-        self.core = core
-        self.assembler = Assembler()
-        self.closing = False
-
-
-def _ids(method: base.Frame) -> tuple[int, int]:
-    return method.index >> 16, method.index & 0xFFFF
-
-
-class Engine:
+class Engine(ChannelsMixin):
     """One client connection, sans-I/O: see docs/architecture.md ("The engine API")."""
 
     def __init__(
@@ -415,90 +399,6 @@ class Engine:
         elif isinstance(method, C.Connection.CloseOk):
             self._finish()
 
-    # -- running: channels ------------------------------------------------------------------
-
-    def _on_channel_frame(self, frame: Frame) -> None:
-        chan = self._channels.get(frame.channel)
-        if frame.type == FRAME_HEARTBEAT:
-            raise unexpected_frame(octets(frame.type, frame.payload))
-        if chan is None:
-            return self._on_unopened(frame)
-        if chan.closing:
-            return self._on_closing_channel(frame.channel, frame)
-        command = chan.assembler.feed(frame)
-        if command is not None:
-            self._on_command(frame.channel, chan, command)
-
-    def _on_unopened(self, frame: Frame) -> None:
-        if frame.type != FRAME_METHOD:
-            raise channel_error("expected 'channel.open'")
-        method = decode_method(frame.payload)
-        if not isinstance(method, C.Channel.Open):
-            raise channel_error("expected 'channel.open'", **_kw(method))
-        if self.channel_max and len(self._channels) >= self.channel_max:
-            raise ProtocolError(
-                530,
-                f"number of channels opened ({len(self._channels)}) has reached the "
-                f"negotiated channel_max ({self.channel_max})",
-            )
-        assert self.connection is not None
-        self._channels[frame.channel] = _Chan(self.connection.open_channel(frame.channel))
-        self._send(frame.channel, C.Channel.OpenOk())
-
-    def _on_closing_channel(self, number: int, frame: Frame) -> None:
-        if frame.type != FRAME_METHOD:
-            return
-        method = decode_method(frame.payload)
-        if isinstance(method, C.Channel.Close):
-            self._send(number, C.Channel.CloseOk())
-            del self._channels[number]
-        elif isinstance(method, C.Channel.CloseOk):
-            del self._channels[number]
-
-    def _on_command(self, number: int, chan: _Chan, command: Command) -> None:
-        method = command.method
-        try:
-            reply = self._run(number, chan, command)
-        except AMQPError as error:
-            error.class_id, error.method_id = _ids(method)
-            if not isinstance(error, AMQPChannelError):
-                raise
-            self._close_channel(number, error)
-            return
-        self._send_reply(number, reply)
-
-    def _run(self, number: int, chan: _Chan, command: Command) -> Reply:
-        method = command.method
-        if isinstance(method, C.Channel.Close):
-            chan.core.close()
-            del self._channels[number]
-            return C.Channel.CloseOk()
-        handler = HANDLERS.get(type(method))
-        if handler is None:
-            raise _misplaced(method)
-        return handler(chan.core, method, command.body, command.properties)
-
-    def _send_reply(self, number: int, reply: Reply) -> None:
-        if reply is None:
-            return
-        if isinstance(reply, tuple):
-            self._send_content(number, *reply)
-        else:
-            self._send(number, reply)
-
-    def _close_channel(self, number: int, error: AMQPError) -> None:
-        chan = self._channels.get(number)
-        if chan is None or chan.closing:
-            return
-        chan.closing = True
-        close = C.Channel.Close(
-            reply_code=error.code,
-            reply_text=error.reply_text,
-            class_id=error.class_id,
-            method_id=error.method_id,
-        )
-        self._send(number, close)
-
     # -- output: the core's events ----------------------------------------------------------
 
     def _on_core_wakeup(self) -> None:
@@ -510,8 +410,7 @@ class Engine:
     def _drain(self) -> None:
         conn = self.connection
         while conn is not None and conn.outbox and self.state is State.RUNNING:
-            event = conn.outbox.popleft()
-            _EVENTS[type(event)](self, event)
+            send_event(self, conn.outbox.popleft())
 
     def _live(self, number: int) -> bool:
         chan = self._channels.get(number)
@@ -519,17 +418,6 @@ class Engine:
 
     def _capable(self, capability: str) -> bool:
         return capability in self._login[2]
-
-
-def _kw(method: base.Frame) -> dict[str, int]:
-    class_id, method_id = _ids(method)
-    return {"class_id": class_id, "method_id": method_id}
-
-
-def _misplaced(method: base.Frame) -> ProtocolError:
-    if isinstance(method, C.Channel.Open):
-        return channel_error("second 'channel.open' seen", **_kw(method))
-    return command_invalid("unimplemented method", **_kw(method))
 
 
 class _LoginRefused(ProtocolError):
@@ -555,79 +443,4 @@ _HANDSHAKE: dict[State, tuple[type[base.Frame], Callable[[Engine, Any], None]]] 
     State.START: (C.Connection.StartOk, Engine._on_start_ok),
     State.TUNE: (C.Connection.TuneOk, Engine._on_tune_ok),
     State.OPEN: (C.Connection.Open, Engine._on_open),
-}
-
-
-# -- events -> frames ---------------------------------------------------------------------------
-
-
-def _deliver(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel):
-        method = C.Basic.Deliver(
-            consumer_tag=ev.consumer_tag,
-            delivery_tag=ev.delivery_tag,
-            redelivered=ev.redelivered,
-            exchange=ev.exchange,
-            routing_key=ev.routing_key,
-        )
-        eng._send_content(ev.channel, method, ev.message)
-
-
-def _return(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel):
-        method = C.Basic.Return(
-            reply_code=ev.reply_code,
-            reply_text=ev.reply_text,
-            exchange=ev.exchange,
-            routing_key=ev.routing_key,
-        )
-        eng._send_content(ev.channel, method, ev.message)
-
-
-def _confirm_ack(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel):
-        eng._send(ev.channel, C.Basic.Ack(delivery_tag=ev.delivery_tag, multiple=ev.multiple))
-
-
-def _confirm_nack(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel):
-        method = C.Basic.Nack(delivery_tag=ev.delivery_tag, multiple=ev.multiple, requeue=False)
-        eng._send(ev.channel, method)
-
-
-def _cancelled(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel) and eng._capable("consumer_cancel_notify"):
-        eng._send(ev.channel, C.Basic.Cancel(consumer_tag=ev.consumer_tag, nowait=True))
-
-
-def _channel_closed(eng: Engine, ev: Any) -> None:
-    eng._close_channel(ev.channel, ev.error)
-
-
-def _connection_closed(eng: Engine, ev: Any) -> None:
-    eng._send_connection_close(ev.error)
-    eng._teardown_core()
-    eng._start_closing(eng._delays[1])
-
-
-def _blocked(eng: Engine, ev: Any) -> None:
-    if eng._capable("connection.blocked"):
-        eng._send(0, C.Connection.Blocked(reason=ev.reason))
-
-
-def _unblocked(eng: Engine, ev: Any) -> None:
-    if eng._capable("connection.blocked"):
-        eng._send(0, C.Connection.Unblocked())
-
-
-_EVENTS: dict[type, Callable[[Engine, Any], None]] = {
-    E.Deliver: _deliver,
-    E.Return: _return,
-    E.ConfirmAck: _confirm_ack,
-    E.ConfirmNack: _confirm_nack,
-    E.ConsumerCancelled: _cancelled,
-    E.ChannelClosed: _channel_closed,
-    E.ConnectionClosed: _connection_closed,
-    E.Blocked: _blocked,
-    E.Unblocked: _unblocked,
 }

@@ -1,0 +1,102 @@
+"""The core's asynchronous events turned into frames (docs/architecture.md, the events table).
+
+Rules:
+- events for a channel that is gone or closing are dropped;
+- basic.cancel goes only to clients with ``consumer_cancel_notify``, and
+  connection.blocked / unblocked only to clients with ``connection.blocked``;
+- ConnectionClosed sends connection.close and waits for close-ok (30 s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pamqp import commands as C
+
+from fakebroker.core import events as E
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["send_event"]
+
+
+# -- events -> frames ---------------------------------------------------------------------------
+
+
+def _deliver(eng: Engine, ev: Any) -> None:
+    if eng._live(ev.channel):
+        method = C.Basic.Deliver(
+            consumer_tag=ev.consumer_tag,
+            delivery_tag=ev.delivery_tag,
+            redelivered=ev.redelivered,
+            exchange=ev.exchange,
+            routing_key=ev.routing_key,
+        )
+        eng._send_content(ev.channel, method, ev.message)
+
+
+def _return(eng: Engine, ev: Any) -> None:
+    if eng._live(ev.channel):
+        method = C.Basic.Return(
+            reply_code=ev.reply_code,
+            reply_text=ev.reply_text,
+            exchange=ev.exchange,
+            routing_key=ev.routing_key,
+        )
+        eng._send_content(ev.channel, method, ev.message)
+
+
+def _confirm_ack(eng: Engine, ev: Any) -> None:
+    if eng._live(ev.channel):
+        eng._send(ev.channel, C.Basic.Ack(delivery_tag=ev.delivery_tag, multiple=ev.multiple))
+
+
+def _confirm_nack(eng: Engine, ev: Any) -> None:
+    if eng._live(ev.channel):
+        method = C.Basic.Nack(delivery_tag=ev.delivery_tag, multiple=ev.multiple, requeue=False)
+        eng._send(ev.channel, method)
+
+
+def _cancelled(eng: Engine, ev: Any) -> None:
+    if eng._live(ev.channel) and eng._capable("consumer_cancel_notify"):
+        eng._send(ev.channel, C.Basic.Cancel(consumer_tag=ev.consumer_tag, nowait=True))
+
+
+def _channel_closed(eng: Engine, ev: Any) -> None:
+    eng._close_channel(ev.channel, ev.error)
+
+
+def _connection_closed(eng: Engine, ev: Any) -> None:
+    eng._send_connection_close(ev.error)
+    eng._teardown_core()
+    eng._start_closing(eng._delays[1])
+
+
+def _blocked(eng: Engine, ev: Any) -> None:
+    if eng._capable("connection.blocked"):
+        eng._send(0, C.Connection.Blocked(reason=ev.reason))
+
+
+def _unblocked(eng: Engine, ev: Any) -> None:
+    if eng._capable("connection.blocked"):
+        eng._send(0, C.Connection.Unblocked())
+
+
+_EVENTS: dict[type, Callable[[Engine, Any], None]] = {
+    E.Deliver: _deliver,
+    E.Return: _return,
+    E.ConfirmAck: _confirm_ack,
+    E.ConfirmNack: _confirm_nack,
+    E.ConsumerCancelled: _cancelled,
+    E.ChannelClosed: _channel_closed,
+    E.ConnectionClosed: _connection_closed,
+    E.Blocked: _blocked,
+    E.Unblocked: _unblocked,
+}
+
+
+def send_event(eng: Engine, event: E.Event) -> None:
+    """Write the frames for one outbox event."""
+    _EVENTS[type(event)](eng, event)
