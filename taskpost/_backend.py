@@ -115,9 +115,9 @@ class RpcBackend:
 
     # -- client side ------------------------------------------------------
 
-    def peek(self, task_id: str) -> dict[str, Any] | None:
-        """The latest meta received for ``task_id`` without waiting long."""
-        self._drain_once(0.0)
+    def peek(self, task_id: str, *, timeout: float = 0.0) -> dict[str, Any] | None:
+        """The latest meta received for ``task_id``, waiting up to ``timeout`` for news."""
+        self._drain_once(timeout)
         with self._cond:
             return self._metas.get(task_id)
 

@@ -16,6 +16,7 @@ so the broker delivers them again when the worker stops.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -90,6 +91,7 @@ class Worker:
         self._active = 0
         self._generation = 0
         self._consumer: Any = None
+        self.abandoned = 0
 
     def __repr__(self) -> str:
         return f"<taskpost.Worker {self.hostname} queues={[q.name for q in self.queues]}>"
@@ -271,15 +273,23 @@ class Worker:
             while (due := self._pop_due()) is not None:
                 self._ready.append(due)
             self._dispatch(pool)
-            conn.drain_events(timeout=self._poll_timeout())
-        except TimeoutError:
-            pass
+            if self._ready and self._active >= self.concurrency:
+                # Saturated: take in what has arrived, then wait for a task to finish.
+                self._drain(conn, 0.001)
+                self._process_done(timeout=self._poll_timeout(self.poll_interval))
+            else:
+                self._drain(conn, self._poll_timeout())
         except conn.connection_errors + conn.channel_errors:
             if not self.app.conf.broker_connection_retry:
                 raise
             logger.warning("Connection to the broker lost; reconnecting", exc_info=True)
             conn = self._reconnect(conn)
         return conn
+
+    @staticmethod
+    def _drain(conn: KombuConnection, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            conn.drain_events(timeout=timeout)
 
     def _reconnect(self, conn: KombuConnection) -> KombuConnection:
         self._close_quietly(conn)
@@ -288,8 +298,9 @@ class Worker:
         self._held.clear()
         return self._consume()
 
-    def _poll_timeout(self) -> float:
-        timeout = 0.005 if (self._active or self._ready) else self.poll_interval
+    def _poll_timeout(self, timeout: float | None = None) -> float:
+        if timeout is None:
+            timeout = 0.005 if (self._active or self._ready) else self.poll_interval
         eta = self.next_eta()
         if eta is not None:
             timeout = max(0.0, min(timeout, eta - self.clock()))
@@ -337,6 +348,7 @@ class Worker:
         if self._active:
             logger.warning("Abandoning %d running tasks; their messages are requeued", self._active)
             self._terminate.set()
+        self.abandoned = self._active
         unstarted = len(self._ready) + len(self._held)
         if unstarted:
             logger.info("Leaving %d unstarted tasks unacked to be requeued", unstarted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -81,6 +82,10 @@ def run_worker(args: argparse.Namespace) -> int:
     finally:
         app.close()
     logger.info("Worker %s stopped", worker.hostname)
+    if worker.abandoned:
+        # Abandoned task threads cannot be killed: leave without joining them.
+        logging.shutdown()
+        os._exit(1)
     return 0
 
 

@@ -29,13 +29,13 @@ def settings_for(broker_url: str) -> dict[str, Any]:
     """Settings that make tests deterministic on ``broker_url``.
 
     AMQP publishes wait for the broker's confirm (so a message is queued
-    when ``delay()`` returns); virtual transports poll every 10 ms.
+    when ``delay()`` returns); ``memory://`` polls every 10 ms.
     """
     scheme = broker_url.partition("://")[0]
     options: dict[str, Any] = {}
     if scheme in ("amqp", "pyamqp", "amqps"):
         options["confirm_publish"] = True
-    elif scheme in ("memory", "redis", "rediss"):
+    elif scheme == "memory":
         options["polling_interval"] = 0.01
     return {
         "result_backend": "rpc://",

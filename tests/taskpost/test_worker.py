@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from taskpost import App, MaxRetriesExceededError, TaskRevokedError, states
+from taskpost import App, AsyncResult, MaxRetriesExceededError, TaskRevokedError, states
 from taskpost.testing import unique_name, worker_context
 
 from .conftest import VirtualClock, skip_without_redelivery
 
 TIMEOUT = 10.0
+
+
+def state_of(result: AsyncResult[Any], expected: str) -> str:
+    """The result's state once it is ``expected`` (or when TIMEOUT passed)."""
+    deadline = time.monotonic() + TIMEOUT
+    while result.state != expected and time.monotonic() < deadline:
+        result.backend.peek(result.id, timeout=0.05)
+    return result.state
 
 
 class Flaky(RuntimeError):
@@ -86,7 +95,7 @@ def test_retry_is_republished_with_its_countdown(app: App, clock: VirtualClock) 
     result = eventually.delay()
     worker = app.Worker()
     assert worker.run_until_idle() == clock.now + 5
-    assert result.state == states.RETRY
+    assert state_of(result, states.RETRY) == states.RETRY
     clock.advance(5)
     assert worker.run_until_idle() == clock.now + 5
     clock.advance(5)
