@@ -334,15 +334,17 @@ class Channel:
             queue.unacked += 1
             if self._timeout_timer is None:
                 self._arm_timeout()
-        self.broker.journal.record(
-            "delivered",
-            self.vhost.name,
-            queue=queue.name,
-            msg=msg,
-            consumer_tag=consumer.tag,
-            no_ack=consumer.no_ack,
-            redelivered=entry.redelivered,
-        )
+        journal = self.broker.journal
+        if journal.enabled:
+            journal.record(
+                "delivered",
+                self.vhost.name,
+                queue=queue.name,
+                msg=msg,
+                consumer_tag=consumer.tag,
+                no_ack=consumer.no_ack,
+                redelivered=entry.redelivered,
+            )
         self.conn.emit(
             Deliver(
                 self.number,
@@ -351,7 +353,7 @@ class Channel:
                 entry.redelivered,
                 msg.exchange,
                 msg.routing_key,
-                _with_delivery_count(entry),
+                _with_delivery_count(entry) if entry.dcount else msg,
             )
         )
 
@@ -446,7 +448,8 @@ class Channel:
                 consumer.unacked -= 1
                 self.consumer_unacked -= 1
                 touched[queue] = None
-            journal.record(kind, self.vhost.name, queue=queue.name, msg=pending.entry.msg)
+            if journal.enabled:
+                journal.record(kind, self.vhost.name, queue=queue.name, msg=pending.entry.msg)
             if requeue:
                 queue.requeue(pending.entry)
             else:
@@ -455,11 +458,8 @@ class Channel:
             for consumer in list(self.consumers.values()):
                 touched[consumer.queue] = None
         for queue in touched:
-            if queue.consumers and not queue.deleted:
+            if queue.store and queue.consumers and not queue.deleted:
                 queue.dispatch()
-        if not self.unacked and self._timeout_timer is not None:
-            self._timeout_timer.cancel()
-            self._timeout_timer = None
 
     @_closes_on_error
     def basic_recover(self, requeue: bool = True) -> None:
@@ -502,9 +502,10 @@ class Channel:
         vhost = self.vhost
         msg = Message(exchange.name, routing_key, props, body, broker.next_message_id())
         journal = broker.journal
-        journal.record(
-            "published", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
-        )
+        if journal.enabled:
+            journal.record(
+                "published", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
+            )
         headers = props.get("headers") if exchange.type == "headers" or exchange.has_exchange_bindings else None
         queues = vhost.route(exchange, routing_key, headers)
         rejected = False

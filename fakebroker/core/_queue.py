@@ -162,20 +162,31 @@ class Queue:
 
     def enqueue(self, msg: Message) -> None:
         """Add a routed message at the tail and try to deliver it."""
-        now = self.vhost.broker.clock.now()
         self._seq += 1
-        entry = Entry(msg, self._seq, self._expiry_of(msg, now), self._priority_of(msg))
-        self.vhost.broker.journal.record("routed", self.vhost.name, queue=self.name, msg=msg)
+        if self._has_ttl or "expiration" in msg.properties:
+            now = self.vhost.broker.clock.now()
+            expires = self._expiry_of(msg, now)
+        else:
+            now, expires = 0.0, None
+        priority = 0 if self.args.max_priority is None else self._priority_of(msg)
+        entry = Entry(msg, self._seq, expires, priority)
+        journal = self.vhost.broker.journal
+        if journal.enabled:
+            journal.record("routed", self.vhost.name, queue=self.name, msg=msg)
         store = self.store
-        was_empty = not store
+        if not store and self.consumers:
+            consumer = self._next_consumer()
+            if consumer is not None:
+                consumer.channel.deliver(consumer, entry, self)
+                return
         store.push(entry)
         self.ready_bytes += len(msg.body)
-        if self.consumers:
+        if self.consumers and len(store) > 1:
             self.dispatch()
-        if entry.expires is not None:
-            if entry.expires <= now:
+        if expires is not None:
+            if expires <= now:
                 self.expire_heads()
-            elif was_empty or not self._ttl_timer:
+            elif len(store) == 1 or self._ttl_timer is None:
                 self._arm_ttl()
         if self._limited:
             self._enforce_limits()
@@ -215,7 +226,7 @@ class Queue:
     # -- taking messages out ----------------------------------------------------------------
 
     def _pop(self) -> Entry:
-        entry = self.store.pop()
+        entry = self.store.take_head()
         self.ready_bytes -= len(entry.msg.body)
         return entry
 
@@ -373,7 +384,7 @@ class Queue:
 
     def purge(self) -> int:
         """Remove every ready message; return how many."""
-        entries = self.store.clear()
+        entries = self.store.drain()
         self.ready_bytes = 0
         if self._ttl_timer is not None:
             self._ttl_timer.cancel()
@@ -390,6 +401,6 @@ class Queue:
             if timer is not None:
                 timer.cancel()
         self._ttl_timer = self._expires_timer = None
-        entries = self.store.clear()
+        entries = self.store.drain()
         self.ready_bytes = 0
         return entries

@@ -41,43 +41,31 @@ def _insert_by_seq(fifo: deque[Entry], entry: Entry) -> None:
         fifo.insert(index, entry)
 
 
-class Fifo:
-    """Plain FIFO storage."""
+class Fifo(deque[Entry]):
+    """Plain FIFO storage: a deque, so ``len`` and truth tests cost nothing."""
 
-    __slots__ = ("_q",)
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self._q: deque[Entry] = deque()
-
-    def push(self, entry: Entry) -> None:
-        self._q.append(entry)
+    push = deque.append
+    take_head = deque.popleft
 
     def requeue(self, entry: Entry) -> None:
-        _insert_by_seq(self._q, entry)
-
-    def pop(self) -> Entry:
-        return self._q.popleft()
+        _insert_by_seq(self, entry)
 
     def peek(self) -> Entry | None:
-        return self._q[0] if self._q else None
+        return self[0] if self else None
 
     def heads(self) -> Iterator[Entry]:
-        if self._q:
-            yield self._q[0]
+        if self:
+            yield self[0]
 
     def pop_head_of(self, entry: Entry) -> None:
-        self._q.popleft()
+        self.popleft()
 
-    def clear(self) -> list[Entry]:
-        entries = list(self._q)
-        self._q.clear()
+    def drain(self) -> list[Entry]:
+        entries = list(self)
+        self.clear()
         return entries
-
-    def __len__(self) -> int:
-        return len(self._q)
-
-    def __iter__(self) -> Iterator[Entry]:
-        return iter(self._q)
 
 
 class PriorityStore:
@@ -97,7 +85,7 @@ class PriorityStore:
         _insert_by_seq(self._levels[entry.priority], entry)
         self._size += 1
 
-    def pop(self) -> Entry:
+    def take_head(self) -> Entry:
         for level in reversed(self._levels):
             if level:
                 self._size -= 1
@@ -119,7 +107,7 @@ class PriorityStore:
         self._levels[entry.priority].popleft()
         self._size -= 1
 
-    def clear(self) -> list[Entry]:
+    def drain(self) -> list[Entry]:
         entries = list(self)
         for level in self._levels:
             level.clear()

@@ -39,9 +39,9 @@ KINDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JournalEntry:
-    """One event: ``kind`` is one of :data:`KINDS`."""
+    """One event: ``kind`` is one of :data:`KINDS` (treat it as read-only)."""
 
     seq: int
     time: float
