@@ -39,7 +39,8 @@ def amqp_url(
     """The amqp:// URL of a vhost, ``amqp://guest:guest@127.0.0.1:PORT//`` for "/"."""
     netloc_host = f"[{host}]" if ":" in host else host
     credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
-    return f"amqp://{credentials}@{netloc_host}:{port}/{quote(vhost, safe='')}"
+    path = "/" if vhost == "/" else quote(vhost, safe="")
+    return f"amqp://{credentials}@{netloc_host}:{port}/{path}"
 
 
 class Server:
