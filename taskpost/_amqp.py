@@ -65,6 +65,17 @@ class AMQP:
                 self._producer_pool = ProducerPool(connections, limit=self.conf.broker_pool_limit)
             return self._producer_pool
 
+    def declare(self, connection: KombuConnection) -> list[str]:
+        """Declare the configured queues (with their exchanges and bindings).
+
+        Returns the names of the queues declared.
+        """
+        channel = connection.default_channel
+        queues = self.queues.configured()
+        for queue in queues:
+            queue(channel).declare()
+        return [queue.name for queue in queues]
+
     def send_task_message(
         self,
         producer: KombuProducer,

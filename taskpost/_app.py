@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
@@ -46,6 +47,7 @@ class App:
         self._lock = threading.Lock()
         self._amqp: AMQP | None = None
         self._backend: RpcBackend | None = None
+        self._workers: weakref.WeakSet[Worker] = weakref.WeakSet()
         set_current_app(self)
 
     def __repr__(self) -> str:
@@ -113,8 +115,9 @@ class App:
         """
 
         def register(func: Callable[..., Any]) -> Task[Any, Any]:
-            name = options.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
-            task: Task[Any, Any] = Task(app=self, fn=func, name=name, **options)
+            opts = dict(options)
+            name = opts.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
+            task: Task[Any, Any] = Task(app=self, fn=func, name=name, **opts)
             self.tasks[name] = task
             return task
 
@@ -128,7 +131,9 @@ class App:
         """An in-process worker: see :class:`taskpost.Worker`."""
         from ._worker import Worker
 
-        return Worker(app=self, **options)
+        worker = Worker(app=self, **options)
+        self._workers.add(worker)
+        return worker
 
     def send_task(
         self,
@@ -231,7 +236,9 @@ class App:
         self.amqp.send_task_message(producer, name, message, **options)
 
     def close(self) -> None:
-        """Close the pools and the result connection."""
+        """Close the pools, the result connection and workers' ``run_until_idle`` connections."""
+        for worker in list(self._workers):
+            worker.close()
         with self._lock:
             amqp, backend = self._amqp, self._backend
             self._amqp = self._backend = None

@@ -9,7 +9,7 @@ import kombu.connection
 import pytest
 
 from taskpost import App, TimeoutError, signals, states
-from taskpost.testing import worker_context
+from taskpost.testing import app_context, worker_context
 
 TIMEOUT = 10.0
 
@@ -153,3 +153,22 @@ def test_worker_logs_transitions(app: App, caplog: pytest.LogCaptureFixture) -> 
     messages = [r.getMessage() for r in caplog.records if result.id in r.getMessage()]
     steps = [m.split("] ")[1].split(" ")[0] for m in messages]
     assert steps == ["received", "started", "succeeded"]
+
+
+def test_pickle_and_compression_when_accepted(broker_url: str) -> None:
+    settings = {"task_serializer": "pickle", "result_serializer": "pickle"}
+    settings |= {"accept_content": ["json", "pickle"], "task_compression": "zlib"}
+    with app_context(broker_url=broker_url, **settings) as app:
+
+        @app.task
+        def ident(value: Any) -> Any:
+            return value
+
+        result = ident.delay({1, 2, 3})
+        app.Worker().run_until_idle()
+        assert result.get(timeout=TIMEOUT) == {1, 2, 3}
+
+
+def test_declare_configured_queues(app: App) -> None:
+    with app.connection() as conn:
+        assert app.amqp.declare(conn) == [app.conf.task_default_queue]
