@@ -167,3 +167,25 @@ def _wait_until(predicate: object, timeout: float = TIMEOUT) -> bool:
         event.wait(step)
         deadline += step
     return False
+
+
+def test_backpressure_pauses_reading_while_the_client_does_not_read(server: Server) -> None:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", server.port))
+    line = b"x" * 1023 + b"\n"
+    total = 8 * 1024 * 1024
+    writer = threading.Thread(target=lambda: sock.sendall(line * (total // len(line))))
+    writer.start()
+    connections = server._server._connections
+    assert _wait_until(lambda: any(not c.transport.is_reading() for c in connections))
+    received = 0
+    while received < total:
+        chunk = sock.recv(1 << 20)
+        assert chunk
+        received += len(chunk)
+    writer.join(TIMEOUT)
+    assert received == total
+    assert _wait_until(lambda: all(c.transport.is_reading() for c in connections))
+    sock.close()
