@@ -29,6 +29,7 @@ import amqp.transport
 from kombu.transport import pyamqp
 
 from ._inproc import Pipe, pipes_of
+from ._inproc_alias import register_kombu_alias
 
 if TYPE_CHECKING:
     from .core import Broker
@@ -268,7 +269,5 @@ class Transport(pyamqp.Transport):
 
 
 def register() -> None:
-    """Make ``fakebroker://`` URLs resolve to this transport in kombu."""
-    from kombu import transport as kombu_transport
-
-    kombu_transport.TRANSPORT_ALIASES.setdefault("fakebroker", "fakebroker.transport:Transport")
+    """Make ``fakebroker://`` URLs resolve to this transport in kombu (idempotent)."""
+    register_kombu_alias()

@@ -1,12 +1,12 @@
 """RabbitMQ definitions (the management plugin's JSON export) applied to a core broker.
 
 Supported keys: ``vhosts``, ``users``, ``exchanges``, ``queues`` and
-``bindings``; others (``permissions``, ``policies``, ``parameters``, ...)
-are ignored.  Topology is declared through the core's channel API on an
-internal connection per vhost, so it gets the same checks a client's
-declarations would.  Users need a plain ``password`` (a fakebroker
-extension): ``password_hash`` alone is not supported yet and such users
-are skipped with a warning.
+``bindings``; ``permissions`` are ignored (every user may do anything), and
+``policies`` and ``parameters`` are ignored with a warning.  Topology is
+declared through the core's channel API on an internal connection per
+vhost, so it gets the same checks a client's declarations would.  Users
+need a plain ``password`` (a fakebroker extension): ``password_hash`` alone
+is not supported yet and such users are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DefinitionsError", "apply_definitions", "build_broker", "load_definitions"]
 
+_UNSUPPORTED = ("policies", "parameters", "global_parameters", "operator_policies")
 _DEFAULT_EXCHANGES = ("", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match")
 
 
@@ -62,6 +63,9 @@ def load_definitions(path: str) -> dict[str, Any]:
 
 def apply_definitions(broker: Broker, definitions: Mapping[str, Any]) -> None:
     """Create the vhosts, users, exchanges, queues and bindings ``definitions`` lists."""
+    for key in _UNSUPPORTED:
+        if definitions.get(key):
+            print(f"fakebroker: definitions: '{key}' are not supported; ignored", file=sys.stderr)
     with lock_for(broker):
         for vhost in _items(definitions, "vhosts"):
             broker.add_vhost(str(vhost["name"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -189,3 +190,23 @@ def test_served_broker_is_shared_with_python(fake_server: Server, qname: str) ->
         assert [m.body for m in fake_server.broker.messages(qname)] == [b"x", b"y"]
     finally:
         conn.close()
+
+
+def test_aio_pika_publish_consume_ack(broker_url: str, qname: str) -> None:
+    aio_pika = pytest.importorskip("aio_pika")
+
+    async def scenario() -> list[bytes]:
+        connection = await aio_pika.connect(broker_url, timeout=TIMEOUT)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(qname, auto_delete=True)
+            await channel.default_exchange.publish(aio_pika.Message(b"async"), routing_key=qname)
+            bodies: list[bytes] = []
+            async with queue.iterator(timeout=TIMEOUT) as messages:
+                async for message in messages:
+                    async with message.process():
+                        bodies.append(message.body)
+                    break
+            return bodies
+
+    assert asyncio.run(asyncio.wait_for(scenario(), TIMEOUT * 2)) == [b"async"]
