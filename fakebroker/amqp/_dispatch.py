@@ -145,21 +145,13 @@ def _basic_reject(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
     return None
 
 
-def _not_implemented(text: str) -> ProtocolError:
-    return ProtocolError(ReplyCode.NOT_IMPLEMENTED, text)
-
-
 def _basic_recover(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
-    if not m.requeue:
-        raise _not_implemented("requeue=false")
-    ch.basic_recover(True)
+    ch.basic_recover(m.requeue)
     return C.Basic.RecoverOk()
 
 
 def _basic_recover_async(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
-    if not m.requeue:
-        raise _not_implemented("requeue=false")
-    ch.basic_recover(True)
+    ch.basic_recover(m.requeue)
     return None
 
 
@@ -184,9 +176,7 @@ def _tx_rollback(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
 
 
 def _channel_flow(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
-    if not m.active:
-        raise _not_implemented("active=false")
-    return C.Channel.FlowOk(active=ch.flow(True))
+    return C.Channel.FlowOk(active=ch.flow(m.active))
 
 
 HANDLERS: dict[type[base.Frame], Handler] = {

@@ -36,7 +36,7 @@ MECHANISMS = "PLAIN AMQPLAIN"
 LOCALES = "en_US"
 
 #: The capabilities fakebroker really implements (RabbitMQ 3.10 also lists
-#: consumer_priorities and direct_reply_to).
+#: consumer_priorities).
 CAPABILITIES = (
     "publisher_confirms",
     "exchange_exchange_bindings",
@@ -45,6 +45,7 @@ CAPABILITIES = (
     "connection.blocked",
     "authentication_failure_close",
     "per_consumer_qos",
+    "direct_reply_to",
 )
 
 

@@ -78,9 +78,7 @@ def _numeric(value: Any) -> bool:
 def _same(a: Any, b: Any) -> bool:
     if _numeric(a) and _numeric(b):
         return bool(a == b)
-    if type(a) is not type(b) and not (
-        isinstance(a, (str, bytes)) and isinstance(b, (str, bytes))
-    ):
+    if type(a) is not type(b) and not (isinstance(a, (str, bytes)) and isinstance(b, (str, bytes))):
         return False
     if isinstance(a, bytes) or isinstance(b, bytes):
         a = a.decode() if isinstance(a, bytes) else a
@@ -154,7 +152,7 @@ def _int_arg(args: Mapping[str, Any], key: str, name: str, vhost: str, minimum: 
     if not _numeric(value) or isinstance(value, float):
         raise _invalid(key, name, vhost, f"{{unacceptable_type,{amqp_type(value)}}}")
     if value < minimum:
-        reason = "{value_negative,%d}" % value if value < 0 else "{value_zero,%d}" % value
+        reason = f"{{value_negative,{value}}}" if value < 0 else f"{{value_zero,{value}}}"
         raise _invalid(key, name, vhost, reason)
     return int(value)
 
@@ -182,7 +180,7 @@ def parse_queue_args(name: str, vhost: str, args: Mapping[str, Any]) -> QueueArg
     overflow = _str_arg(args, "x-overflow", name, vhost)
     if overflow is not None:
         if overflow not in OVERFLOW_MODES:
-            raise _invalid("x-overflow", name, vhost, f"{{unacceptable_value,<<\"{overflow}\">>}}")
+            raise _invalid("x-overflow", name, vhost, f'{{unacceptable_value,<<"{overflow}">>}}')
         parsed.overflow = overflow
     parsed.dlx = _str_arg(args, "x-dead-letter-exchange", name, vhost)
     parsed.dlrk = _str_arg(args, "x-dead-letter-routing-key", name, vhost)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from . import _replies as R
 from ._queue import Consumer, Queue
+from ._replyto import REPLY_PREFIX, REPLY_QUEUE
 from ._store import Entry
 from .errors import AMQPError, Scope
 from .events import ChannelClosed, ConfirmAck, ConfirmNack, ConsumerCancelled, Deliver, Return
@@ -79,7 +80,8 @@ class Channel:
         self.consumer_unacked = 0
         self.prefetch = 0
         self.global_prefetch = 0
-        self.flow_active = True
+        self.reply_key: str | None = None
+        self.reply_tag: str | None = None
         self.confirm = False
         self.publish_seq = 0
         self.tx = False
@@ -111,6 +113,7 @@ class Channel:
             self._timeout_timer.cancel()
             self._timeout_timer = None
         self.conn.channels.pop(self.number, None)
+        self.broker.reply_to.unsubscribe(self)
         pending = list(self.unacked.values()) + [p for _, p, _, _ in self._tx_acks]
         self.unacked.clear()
         self._tx_acks.clear()
@@ -208,6 +211,8 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> DeclareOk:
         """queue.declare."""
+        if queue == REPLY_QUEUE:
+            return DeclareOk(REPLY_QUEUE, 0, 1)
         generated = not queue and not passive
         if not queue:
             queue = self._queue_name("") if passive else self.broker.generate_name("amq.gen-")
@@ -269,7 +274,9 @@ class Channel:
     # -- consuming --------------------------------------------------------------------------
 
     @_closes_on_error
-    def basic_qos(self, prefetch_size: int = 0, prefetch_count: int = 0, global_: bool = False) -> None:
+    def basic_qos(
+        self, prefetch_size: int = 0, prefetch_count: int = 0, global_: bool = False
+    ) -> None:
         """basic.qos."""
         if prefetch_size:
             raise R.prefetch_size(prefetch_size)
@@ -291,11 +298,13 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> str:
         """basic.consume: the consumer tag (generated when empty)."""
+        if queue == REPLY_QUEUE:
+            return self.broker.reply_to.subscribe(self, consumer_tag, no_ack)
         target = self._queue(queue)
         tag = consumer_tag or self.broker.generate_name("amq.ctag-")
         if tag in self.consumers:
             raise R.reused_consumer_tag(tag)
-        if exclusive and target.consumers or any(c.exclusive for c in target.consumers):
+        if (exclusive and target.consumers) or any(c.exclusive for c in target.consumers):
             raise R.exclusive_consume_refused(target.name, self.vhost.name)
         consumer = Consumer(
             tag=tag,
@@ -313,6 +322,9 @@ class Channel:
     @_closes_on_error
     def basic_cancel(self, consumer_tag: str) -> None:
         """basic.cancel (an unknown tag is fine)."""
+        if consumer_tag == self.reply_tag:
+            self.broker.reply_to.unsubscribe(self)
+            return
         consumer = self.consumers.pop(consumer_tag, None)
         if consumer is not None:
             consumer.queue.remove_consumer(consumer)
@@ -356,6 +368,16 @@ class Channel:
                 _with_delivery_count(entry) if entry.dcount else msg,
             )
         )
+
+    def deliver_reply(self, msg: Message) -> None:
+        """A direct reply-to message for this channel's reply consumer."""
+        tag = self.next_tag
+        self.next_tag = tag + 1
+        self.broker.journal.record(
+            "delivered", self.vhost.name, msg=msg, consumer_tag=self.reply_tag, direct_reply=True
+        )
+        assert self.reply_tag is not None
+        self.conn.emit(Deliver(self.number, self.reply_tag, tag, False, "", msg.routing_key, msg))
 
     @_closes_on_error
     def basic_get(self, queue: str, no_ack: bool = False) -> GetOk | None:
@@ -463,7 +485,9 @@ class Channel:
 
     @_closes_on_error
     def basic_recover(self, requeue: bool = True) -> None:
-        """basic.recover: requeue every unacked message (RabbitMQ always requeues)."""
+        """basic.recover: requeue every unacked message (540 for requeue=false, as RabbitMQ)."""
+        if not requeue:
+            raise R.not_implemented("requeue=false")
         items = sorted(self.unacked.values(), key=lambda p: p.entry.seq)
         self.unacked.clear()
         self._apply_settlements([(p, None, True) for p in items], "requeued")
@@ -486,10 +510,12 @@ class Channel:
             target = self.vhost.exchange(exchange)
             if target.internal:
                 raise R.internal_exchange(exchange, self.vhost.name)
+            props = properties or {}
+            if props.get("reply_to") == REPLY_QUEUE:
+                props = self.broker.reply_to.rewrite(self, props)
         except AMQPError as error:
             self.fail(error)
             raise
-        props = properties or {}
         if self.tx:
             self._tx_publishes.append((target, routing_key, mandatory, props, body))
             return
@@ -506,8 +532,14 @@ class Channel:
             journal.record(
                 "published", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
             )
-        headers = props.get("headers") if exchange.type == "headers" or exchange.has_exchange_bindings else None
-        queues = vhost.route(exchange, routing_key, headers)
+        if exchange is vhost.default and routing_key.startswith(REPLY_PREFIX):
+            queues = []
+            if broker.reply_to.deliver(routing_key, msg):
+                self._confirm(False)
+                return
+        else:
+            headers = props.get("headers")
+            queues = vhost.route(exchange, routing_key, headers)
         rejected = False
         for queue in queues:
             if queue.would_reject(msg):
@@ -515,17 +547,29 @@ class Channel:
                 if queue.args.overflow == "reject-publish-dlx":
                     vhost.dead_letter_message(queue, msg, "maxlen", enqueued=False)
                 journal.record(
-                    "dropped", vhost.name, queue=queue.name, msg=msg, reason="overflow", enqueued=False
+                    "dropped",
+                    vhost.name,
+                    queue=queue.name,
+                    msg=msg,
+                    reason="overflow",
+                    enqueued=False,
                 )
                 continue
             queue.enqueue(msg)
         if not queues:
-            journal.record("unroutable", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg)
+            journal.record(
+                "unroutable", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
+            )
             if mandatory:
-                journal.record("returned", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg)
+                journal.record(
+                    "returned", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
+                )
                 self.conn.emit(
                     Return(self.number, 312, R.NO_ROUTE_TEXT, exchange.name, routing_key, msg)
                 )
+        self._confirm(rejected)
+
+    def _confirm(self, rejected: bool) -> None:
         if self.confirm:
             self.publish_seq += 1
             event = ConfirmNack if rejected else ConfirmAck
@@ -570,13 +614,12 @@ class Channel:
             self.unacked[tag] = pending
         self.unacked = dict(sorted(self.unacked.items()))
 
+    @_closes_on_error
     def flow(self, active: bool) -> bool:
-        """channel.flow: pause or resume deliveries to this channel."""
-        self.flow_active = active
-        if active:
-            for consumer in list(self.consumers.values()):
-                consumer.queue.dispatch()
-        return active
+        """channel.flow: RabbitMQ accepts active=true only (540 for active=false)."""
+        if not active:
+            raise R.not_implemented("active=false")
+        return True
 
     # -- consumer timeout -------------------------------------------------------------------
 

@@ -61,7 +61,9 @@ class Connection:
         """connection.close from the client, or the transport lost."""
         self.teardown()
 
-    def close_forced(self, text: str = "broker forced connection closure with reason 'shutdown'") -> None:
+    def close_forced(
+        self, text: str = "broker forced connection closure with reason 'shutdown'"
+    ) -> None:
         """Close from the broker's side: the client gets connection.close 320."""
         if self.closed:
             return

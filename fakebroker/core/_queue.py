@@ -73,8 +73,6 @@ class Consumer:
     def has_room(self) -> bool:
         """Whether qos and flow allow one more delivery."""
         ch = self.channel
-        if not ch.flow_active:
-            return False
         if self.no_ack:
             return True
         if self.prefetch and self.unacked >= self.prefetch:
@@ -284,7 +282,9 @@ class Queue:
         entry.redelivered = True
         self.store.requeue(entry)
         self.ready_bytes += len(entry.msg.body)
-        self.vhost.broker.journal.record("requeued", self.vhost.name, queue=self.name, msg=entry.msg)
+        self.vhost.broker.journal.record(
+            "requeued", self.vhost.name, queue=self.name, msg=entry.msg
+        )
         if entry.expires is not None:
             self._arm_ttl()
         if self.consumers:
@@ -324,7 +324,9 @@ class Queue:
             self.vhost.dead_letter(self, expired, "expired")
 
     def _arm_ttl(self) -> None:
-        deadline = min((e.expires for e in self.store.heads() if e.expires is not None), default=None)
+        deadline = min(
+            (e.expires for e in self.store.heads() if e.expires is not None), default=None
+        )
         timer = self._ttl_timer
         if timer is not None:
             if deadline is not None and timer.when == deadline:

@@ -69,6 +69,10 @@ def unknown_delivery_tag(tag: int) -> AMQPChannelError:
     return AMQPChannelError(C.PRECONDITION_FAILED, f"unknown delivery tag {tag}")
 
 
+def not_implemented(text: str) -> AMQPConnectionError:
+    return AMQPConnectionError(C.NOT_IMPLEMENTED, text)
+
+
 def immediate() -> AMQPConnectionError:
     return AMQPConnectionError(C.NOT_IMPLEMENTED, "immediate=true")
 
@@ -82,9 +86,7 @@ def invalid_arg(text: str) -> AMQPChannelError:
 
 
 def exclusive_consume_refused(name: str, vhost: str) -> AMQPChannelError:
-    return AMQPChannelError(
-        C.ACCESS_REFUSED, f"{_res('queue', name, vhost)} in exclusive use"
-    )
+    return AMQPChannelError(C.ACCESS_REFUSED, f"{_res('queue', name, vhost)} in exclusive use")
 
 
 def reused_consumer_tag(tag: str) -> AMQPConnectionError:
@@ -134,7 +136,7 @@ def unsupported_queue_type(queue_type: str, name: str, vhost: str) -> AMQPChanne
     return AMQPChannelError(
         C.PRECONDITION_FAILED,
         f"invalid arg 'x-queue-type' for {_res('queue', name, vhost)}: "
-        f"{{unsupported_queue_type,<<\"{queue_type}\">>}}",
+        f'{{unsupported_queue_type,<<"{queue_type}">>}}',
     )
 
 

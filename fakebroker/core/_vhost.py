@@ -137,8 +137,10 @@ class Vhost:
     def delete_exchange(self, name: str, *, if_unused: bool) -> None:
         """exchange.delete (succeeds when it does not exist)."""
         if name == "" or name.startswith("amq."):
-            raise R.default_exchange_op() if name == "" else R.reserved_prefix(
-                "exchange", name, self.name
+            raise (
+                R.default_exchange_op()
+                if name == ""
+                else R.reserved_prefix("exchange", name, self.name)
             )
         exchange = self.exchanges.get(name)
         if exchange is None:
@@ -256,9 +258,7 @@ class Vhost:
         kind, vh, name = "queue", self.name, queue.name
         check_flag(kind, name, vh, "durable", queue.durable, durable)
         check_flag(kind, name, vh, "auto_delete", queue.auto_delete, auto_delete)
-        check_args_equivalence(
-            kind, name, vh, queue.arguments, arguments, QUEUE_EQUIVALENCE_ARGS
-        )
+        check_args_equivalence(kind, name, vh, queue.arguments, arguments, QUEUE_EQUIVALENCE_ARGS)
 
     def _check_queue_type(
         self, name: str, queue_type: str, durable: bool, exclusive: bool, auto_delete: bool
@@ -309,7 +309,9 @@ class Vhost:
 
     # -- routing ----------------------------------------------------------------------------
 
-    def route(self, exchange: Exchange, routing_key: str, headers: Mapping[str, Any] | None) -> list[Queue]:
+    def route(
+        self, exchange: Exchange, routing_key: str, headers: Mapping[str, Any] | None
+    ) -> list[Queue]:
         """Every queue a message published to ``exchange`` reaches, each once."""
         if exchange is self.default:
             queue = self.queues.get(routing_key)

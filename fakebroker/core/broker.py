@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import random
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from . import _replies as R
 from ._connection import Connection
 from ._exchange import Exchange
 from ._queue import Queue
+from ._replyto import ReplyTo
 from ._vhost import Vhost
 from .clock import Clock, SystemClock
 from .journal import Journal
@@ -79,6 +81,7 @@ class Broker:
         self.consumer_timeout = consumer_timeout
         self.journal = Journal(clock=self.clock.now, maxlen=journal_maxlen)
         self._rng = random.Random(seed)
+        self.reply_to = ReplyTo(broker=self)
         self._message_ids = itertools.count(1)
         self._connection_ids = itertools.count(1)
         for name in vhosts:
@@ -98,7 +101,7 @@ class Broker:
         if vhost is None:
             return
         for conn in [c for c in self.connections if c.vhost is vhost]:
-            conn.close_forced("vhost '%s' is deleted" % name)
+            conn.close_forced(f"vhost '{name}' is deleted")
 
     def has_vhost(self, name: str) -> bool:
         """Whether the vhost exists."""
@@ -140,10 +143,8 @@ class Broker:
 
     def connection_closed(self, conn: Connection) -> None:
         """Called by a connection as it goes."""
-        try:
+        with contextlib.suppress(ValueError):
             self.connections.remove(conn)
-        except ValueError:
-            pass
 
     def close_connection(self, name: str, reason: str = "Closed via management plugin") -> bool:
         """Close a connection by name from outside (320 CONNECTION_FORCED)."""
@@ -223,7 +224,11 @@ class Broker:
                     dest = b.destination
                     result.append(
                         BindingInfo(
-                            vh.name, x.name, dest.name, b.destination_type, b.routing_key,
+                            vh.name,
+                            x.name,
+                            dest.name,
+                            b.destination_type,
+                            b.routing_key,
                             dict(b.arguments),
                         )
                     )

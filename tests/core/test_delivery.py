@@ -207,14 +207,18 @@ def test_no_ack_consumer_ignores_prefetch(conn: Connection, ch: Channel) -> None
     assert bodies(conn) == [b"m1", b"m2", b"m3"]
 
 
-def test_flow_pauses_deliveries(conn: Connection, ch: Channel) -> None:
-    ch.queue_declare("q")
-    ch.basic_consume("q", "a", no_ack=True)
-    ch.flow(False)
-    publish_n(ch, "q", 2)
-    assert bodies(conn) == []
-    ch.flow(True)
-    assert bodies(conn) == [b"m1", b"m2"]
+def test_flow_active_false_is_not_implemented(conn: Connection, ch: Channel) -> None:
+    assert ch.flow(True) is True
+    with pytest.raises(AMQPConnectionError) as info:
+        ch.flow(False)
+    assert info.value.reply_text == "NOT_IMPLEMENTED - active=false"
+    assert conn.closed
+
+
+def test_recover_without_requeue_is_not_implemented(conn: Connection, ch: Channel) -> None:
+    with pytest.raises(AMQPConnectionError) as info:
+        ch.basic_recover(requeue=False)
+    assert info.value.reply_text == "NOT_IMPLEMENTED - requeue=false"
 
 
 def test_single_active_consumer(conn: Connection, ch: Channel) -> None:

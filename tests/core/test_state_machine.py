@@ -62,7 +62,9 @@ class CoreMachine(RuleBasedStateMachine):
             if conn.closed:
                 conn = self.broker.connect(name=f"re{index}")
                 self.conns.append(conn)
-            channel = conn.open_channel(channel.number if channel.number not in conn.channels else 9)
+            channel = conn.open_channel(
+                channel.number if channel.number not in conn.channels else 9
+            )
             self.channels[index % len(self.channels)] = channel
         return channel
 
@@ -115,7 +117,9 @@ class CoreMachine(RuleBasedStateMachine):
     @rule(
         ch=st.integers(0, 3),
         pick=st.integers(0, 10),
-        how=st.sampled_from(["ack", "ack-multi", "nack", "nack-requeue", "reject", "reject-requeue"]),
+        how=st.sampled_from(
+            ["ack", "ack-multi", "nack", "nack-requeue", "reject", "reject-requeue"]
+        ),
         bogus=st.booleans(),
     )
     def settle(self, ch: int, pick: int, how: str, bogus: bool) -> None:

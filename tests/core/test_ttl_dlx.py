@@ -15,7 +15,9 @@ def dlx_setup(ch: Channel, **args: Any) -> None:
     ch.queue_declare("q", arguments={"x-dead-letter-exchange": "dlx", **args})
 
 
-def test_queue_ttl_expires_and_dead_letters(broker: Broker, clock: VirtualClock, ch: Channel) -> None:
+def test_queue_ttl_expires_and_dead_letters(
+    broker: Broker, clock: VirtualClock, ch: Channel
+) -> None:
     dlx_setup(ch, **{"x-message-ttl": 1000})
     ch.basic_publish("", "q", b"x", {"expiration": "60000", "headers": {"h": 1}})
     clock.advance(0.999)
@@ -35,7 +37,9 @@ def test_queue_ttl_expires_and_dead_letters(broker: Broker, clock: VirtualClock,
     assert headers["h"] == 1
 
 
-def test_per_message_expiration_only_at_head(broker: Broker, clock: VirtualClock, ch: Channel) -> None:
+def test_per_message_expiration_only_at_head(
+    broker: Broker, clock: VirtualClock, ch: Channel
+) -> None:
     ch.queue_declare("q")
     ch.basic_publish("", "q", b"long", {"expiration": "10000"})
     ch.basic_publish("", "q", b"short", {"expiration": "1000"})
@@ -46,7 +50,9 @@ def test_per_message_expiration_only_at_head(broker: Broker, clock: VirtualClock
     assert broker.get_queue("q").message_count == 0
 
 
-def test_ttl_zero_delivers_to_waiting_consumer(conn: Connection, ch: Channel, broker: Broker) -> None:
+def test_ttl_zero_delivers_to_waiting_consumer(
+    conn: Connection, ch: Channel, broker: Broker
+) -> None:
     ch.queue_declare("q", arguments={"x-message-ttl": 0})
     ch.basic_publish("", "q", b"lost")
     assert broker.get_queue("q").message_count == 0
@@ -72,7 +78,9 @@ def test_reject_dead_letters_with_routing_key(broker: Broker, ch: Channel) -> No
 
 
 def test_x_death_count_increments(broker: Broker, ch: Channel) -> None:
-    ch.queue_declare("q", arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "q"})
+    ch.queue_declare(
+        "q", arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "q"}
+    )
     ch.basic_publish("", "q", b"x")
     for _ in range(3):
         got = ch.basic_get("q")
@@ -158,7 +166,11 @@ def test_quorum_delivery_limit(broker: Broker, ch: Channel) -> None:
     ch.queue_declare(
         "qq",
         durable=True,
-        arguments={"x-queue-type": "quorum", "x-delivery-limit": 1, "x-dead-letter-exchange": "dlx"},
+        arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": 1,
+            "x-dead-letter-exchange": "dlx",
+        },
     )
     ch.basic_publish("", "qq", b"x")
     first = ch.basic_get("qq")
