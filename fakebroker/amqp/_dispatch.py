@@ -14,9 +14,7 @@ from typing import Any
 from pamqp import base
 from pamqp import commands as C
 
-from fakebroker.core import Channel, Message, ReplyCode
-
-from ._errors import ProtocolError
+from fakebroker.core import Channel, Message
 
 __all__ = ["CLIENT_CONTENT_METHODS", "HANDLERS", "Reply"]
 
