@@ -50,6 +50,8 @@ __all__ = [
 SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
 
 _MAX_JUMPS = 10_000
+# A blocked reader re-checks this often whether another thread could still write.
+_RECHECK = 0.5
 
 
 class EngineLike(Protocol):
@@ -289,7 +291,7 @@ class Pipe:
         if due is not None and not isinstance(clock, VirtualClock):
             until_due = max(0.0, due - clock.now())
             delay = until_due if delay is None else min(delay, until_due)
-        self._cond.wait(delay)
+        self._cond.wait(_RECHECK if delay is None else min(delay, _RECHECK))
         return True
 
     def _wait_alone(self, deadline: float | None, timeout: float | None) -> bool:

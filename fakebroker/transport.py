@@ -4,8 +4,9 @@ kombu's own pyamqp transport and py-amqp's :class:`amqp.Connection` run
 unchanged; only py-amqp's socket transport is replaced by
 :class:`PipeTransport`, which carries the same AMQP bytes through an
 in-memory :class:`~fakebroker._inproc.Pipe` to a protocol engine on a named
-in-process broker.  The URL's host part names the broker (empty means
-``"default"``); the path is the vhost, as for ``amqp://``.
+in-process broker.  The URL's host part names the broker (empty,
+``localhost`` and ``127.0.0.1`` mean ``"default"``); the path is the vhost,
+as for ``amqp://``.
 
     broker = fakebroker.transport.get_broker()        # the "default" broker
     with kombu.Connection("fakebroker://") as conn:   # guest/guest, vhost "/"
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 DEFAULT_NAME = "default"
+# kombu shows (and rewrites) an empty host as localhost / 127.0.0.1: both mean "default".
+_DEFAULT_ALIASES = frozenset({"", "localhost", "127.0.0.1"})
 
 # --- the registry of named in-process brokers ---------------------------------
 
@@ -110,7 +113,8 @@ def _close_clients(broker: Broker) -> None:
 
 def _broker_name(host: str) -> str:
     name, _port = amqp.transport.to_host_port(host or DEFAULT_NAME)
-    return str(name) or DEFAULT_NAME
+    name = str(name)
+    return DEFAULT_NAME if name in _DEFAULT_ALIASES else name
 
 
 # --- py-amqp's transport, over a pipe -----------------------------------------

@@ -185,3 +185,12 @@ def test_autojumping_virtual_clock_runs_timers_when_nothing_to_read() -> None:
             assert time.monotonic() - wall < 1.0
     assert got == ["late"]
     assert clock.now() - started == pytest.approx(60.0)
+
+
+def test_empty_or_local_host_means_the_default_broker() -> None:
+    for url in ("fakebroker://", "fakebroker://localhost", "fakebroker://127.0.0.1:5672//"):
+        with kombu.Connection(url) as conn:
+            conn.SimpleQueue("here").put(url)
+    assert [m.body for m in fbt.get_broker().messages("here")] != []
+    assert len(fbt.get_broker().messages("here")) == 3
+    assert list(fbt.brokers()) == ["default"]

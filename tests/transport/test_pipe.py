@@ -126,3 +126,23 @@ def test_system_clock_timer_within_the_timeout_is_waited_for() -> None:
     pipe, _ = make_pipe(Broker(clock=SystemClock()))
     pipe.send(b"later 0.05\n")
     assert pipe.recv(100, timeout=TIMEOUT) == b"TICK\n"
+
+
+def test_blocked_read_gives_up_once_no_other_thread_can_write() -> None:
+    broker = Broker()
+    pipe, _ = make_pipe(broker)
+    touched, never = threading.Event(), threading.Event()
+
+    def other_client() -> None:
+        make_pipe(broker)[0].close()
+        touched.set()
+        never.wait(0.2)  # alive while the read starts, then gone without writing
+
+    thread = threading.Thread(target=other_client)
+    thread.start()
+    assert touched.wait(TIMEOUT)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        pipe.recv(10, timeout=None)  # would block forever on a socket
+    assert time.monotonic() - started < 2.0
+    thread.join(TIMEOUT)
