@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _replies as R
+from ._routing import erlang_float
 from .errors import AMQPChannelError
 
 #: Queue arguments whose value RabbitMQ 3.10 compares on redeclare.
@@ -61,6 +62,8 @@ def _fmt_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if isinstance(value, float):
+        return erlang_float(value)
     return str(value)
 
 
@@ -77,7 +80,8 @@ def _numeric(value: Any) -> bool:
 
 def _same(a: Any, b: Any) -> bool:
     if _numeric(a) and _numeric(b):
-        return bool(a == b)
+        # RabbitMQ compares within a type class: integers with integers, floats with floats
+        return isinstance(a, float) == isinstance(b, float) and bool(a == b)
     if type(a) is not type(b) and not (isinstance(a, (str, bytes)) and isinstance(b, (str, bytes))):
         return False
     if isinstance(a, bytes) or isinstance(b, bytes):
@@ -99,16 +103,13 @@ def check_args_equivalence(
         has_cur, has_new = key in current, key in received
         if not has_cur and not has_new:
             continue
-        if has_cur and has_new and _same(current[key], received[key]):
-            continue
-        raise R.inequivalent(
-            key,
-            kind,
-            name,
-            vhost,
-            describe(received.get(key), has_new),
-            describe(current.get(key), has_cur),
-        )
+        if has_cur and has_new:
+            if _same(current[key], received[key]):
+                continue
+            got, cur = f"'{_fmt_value(received[key])}'", f"'{_fmt_value(current[key])}'"
+        else:
+            got, cur = describe(received.get(key), has_new), describe(current.get(key), has_cur)
+        raise R.inequivalent(key, kind, name, vhost, got, cur)
 
 
 def check_flag(kind: str, name: str, vhost: str, flag: str, current: bool, received: bool) -> None:
@@ -145,12 +146,30 @@ def _invalid(key: str, name: str, vhost: str, reason: str) -> AMQPChannelError:
     return R.invalid_arg(f"invalid arg '{key}' for queue '{name}' in vhost '{vhost}': {reason}")
 
 
+#: Arguments a queue type refuses outright (RabbitMQ 3.10 ``unsupported_args``).
+UNSUPPORTED_ARGS = {
+    "classic": ("x-delivery-limit", "x-quorum-initial-group-size", "x-max-age"),
+    "quorum": ("x-max-priority", "x-queue-mode", "x-queue-master-locator", "x-max-age"),
+}
+_TYPE_MODULES = {"classic": "rabbit_classic_queue", "quorum": "rabbit_quorum_queue"}
+
+
+def check_type_args(queue_type: str, name: str, vhost: str, args: Mapping[str, Any]) -> None:
+    """406 for an argument the queue type does not support."""
+    for key in UNSUPPORTED_ARGS.get(queue_type, ()):
+        if key in args:
+            raise R.invalid_arg(
+                f"invalid arg '{key}' for queue '{name}' in vhost '{vhost}' "
+                f"of queue type {_TYPE_MODULES[queue_type]}"
+            )
+
+
 def _int_arg(args: Mapping[str, Any], key: str, name: str, vhost: str, minimum: int) -> int | None:
     if key not in args:
         return None
     value = args[key]
     if not _numeric(value) or isinstance(value, float):
-        raise _invalid(key, name, vhost, f"{{unacceptable_type,{amqp_type(value)}}}")
+        raise _invalid(key, name, vhost, f'"expected integer, got {amqp_type(value)}"')
     if value < minimum:
         reason = f"{{value_negative,{value}}}" if value < 0 else f"{{value_zero,{value}}}"
         raise _invalid(key, name, vhost, reason)
@@ -168,10 +187,26 @@ def _str_arg(args: Mapping[str, Any], key: str, name: str, vhost: str) -> str | 
     return value
 
 
+def _exchange_name_arg(args: Mapping[str, Any], key: str, name: str, vhost: str) -> str | None:
+    if key not in args:
+        return None
+    value = args[key]
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        raise R.invalid_arg(
+            f"invalid type '{amqp_type(value)}' for arg '{key}' in queue '{name}' "
+            f"in vhost '{vhost}'"
+        )
+    return value
+
+
 def parse_queue_args(name: str, vhost: str, args: Mapping[str, Any]) -> QueueArgs:
     """Validate and extract the arguments of a queue declaration (406 on a bad one)."""
     parsed = QueueArgs()
-    parsed.queue_type = _str_arg(args, "x-queue-type", name, vhost) or "classic"
+    queue_type = _str_arg(args, "x-queue-type", name, vhost) or "classic"
+    parsed.queue_type = queue_type
+    check_type_args(queue_type, name, vhost, args)
     parsed.message_ttl = _int_arg(args, "x-message-ttl", name, vhost, 0)
     parsed.expires = _int_arg(args, "x-expires", name, vhost, 1)
     parsed.max_length = _int_arg(args, "x-max-length", name, vhost, 0)
@@ -180,13 +215,15 @@ def parse_queue_args(name: str, vhost: str, args: Mapping[str, Any]) -> QueueArg
     overflow = _str_arg(args, "x-overflow", name, vhost)
     if overflow is not None:
         if overflow not in OVERFLOW_MODES:
-            raise _invalid("x-overflow", name, vhost, f'{{unacceptable_value,<<"{overflow}">>}}')
+            raise _invalid("x-overflow", name, vhost, "invalid_overflow")
         parsed.overflow = overflow
-    parsed.dlx = _str_arg(args, "x-dead-letter-exchange", name, vhost)
-    parsed.dlrk = _str_arg(args, "x-dead-letter-routing-key", name, vhost)
+    parsed.dlx = _exchange_name_arg(args, "x-dead-letter-exchange", name, vhost)
+    parsed.dlrk = _exchange_name_arg(args, "x-dead-letter-routing-key", name, vhost)
+    if parsed.dlrk is not None and parsed.dlx is None:
+        raise _invalid("x-dead-letter-routing-key", name, vhost, "routing_key_but_no_dlx_defined")
     priority = _int_arg(args, "x-max-priority", name, vhost, 0)
     if priority is not None and priority > 255:
-        raise _invalid("x-max-priority", name, vhost, f"{{value_too_large,{priority},255}}")
+        raise _invalid("x-max-priority", name, vhost, f"{{max_value_exceeded,{priority}}}")
     parsed.max_priority = priority
     sac = args.get("x-single-active-consumer", False)
     if not isinstance(sac, bool):

@@ -21,6 +21,12 @@ def not_found(kind: str, name: str, vhost: str) -> AMQPChannelError:
     return AMQPChannelError(C.NOT_FOUND, f"no {_res(kind, name, vhost)}")
 
 
+def system_exchange(name: str, vhost: str) -> AMQPChannelError:
+    return AMQPChannelError(
+        C.ACCESS_REFUSED, f"deletion of system {_res('exchange', name, vhost)} not allowed"
+    )
+
+
 def reserved_prefix(kind: str, name: str, vhost: str) -> AMQPChannelError:
     return AMQPChannelError(
         C.ACCESS_REFUSED,
@@ -136,7 +142,7 @@ def unsupported_queue_type(queue_type: str, name: str, vhost: str) -> AMQPChanne
     return AMQPChannelError(
         C.PRECONDITION_FAILED,
         f"invalid arg 'x-queue-type' for {_res('queue', name, vhost)}: "
-        f'{{unsupported_queue_type,<<"{queue_type}">>}}',
+        f"\"unsupported queue type '{queue_type}'\"",
     )
 
 

@@ -105,15 +105,17 @@ class Vhost:
     ) -> None:
         """exchange.declare."""
         if passive:
+            if name == "":
+                raise R.default_exchange_op()
             self.exchange(name)
             return
         if name == "":
             raise R.default_exchange_op()
-        if name.startswith("amq."):
-            raise R.reserved_prefix("exchange", name, self.name)
         if matcher_for(type_) is None:
             raise R.invalid_exchange_type(type_)
         current = self.exchanges.get(name)
+        if current is None and name.startswith("amq."):
+            raise R.reserved_prefix("exchange", name, self.name)
         if current is None:
             self._add_exchange(
                 name,
@@ -136,13 +138,11 @@ class Vhost:
 
     def delete_exchange(self, name: str, *, if_unused: bool) -> None:
         """exchange.delete (succeeds when it does not exist)."""
-        if name == "" or name.startswith("amq."):
-            raise (
-                R.default_exchange_op()
-                if name == ""
-                else R.reserved_prefix("exchange", name, self.name)
-            )
+        if name == "":
+            raise R.default_exchange_op()
         exchange = self.exchanges.get(name)
+        if exchange is not None and exchange.name.startswith("amq."):
+            raise R.system_exchange(name, self.name)
         if exchange is None:
             return
         if if_unused and exchange.bindings:
@@ -267,9 +267,9 @@ class Vhost:
             raise R.unsupported_queue_type(queue_type, name, self.name)
         if queue_type == "quorum":
             for flag, value in (
-                ("non-durable", not durable),
-                ("exclusive-owner", exclusive),
                 ("auto-delete", auto_delete),
+                ("exclusive-owner", exclusive),
+                ("non-durable", not durable),
             ):
                 if value:
                     raise R.invalid_property(flag, name, self.name)

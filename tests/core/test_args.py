@@ -1,0 +1,100 @@
+"""Declaration argument checks, with the texts RabbitMQ 3.10.8 sent for each (probed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fakebroker.core import AMQPChannelError, Connection
+
+Q = "q"
+INVALID = [
+    ({"x-message-ttl": -1}, "invalid arg 'x-message-ttl' for queue 'q' in vhost '/': {value_negative,-1}"),
+    ({"x-message-ttl": "abc"}, "invalid arg 'x-message-ttl' for queue 'q' in vhost '/': \"expected integer, got longstr\""),
+    ({"x-message-ttl": 1.5}, "invalid arg 'x-message-ttl' for queue 'q' in vhost '/': \"expected integer, got double\""),
+    ({"x-expires": 0}, "invalid arg 'x-expires' for queue 'q' in vhost '/': {value_zero,0}"),
+    ({"x-expires": "abc"}, "invalid arg 'x-expires' for queue 'q' in vhost '/': \"expected integer, got longstr\""),
+    ({"x-max-length": -1}, "invalid arg 'x-max-length' for queue 'q' in vhost '/': {value_negative,-1}"),
+    ({"x-max-length-bytes": "abc"}, "invalid arg 'x-max-length-bytes' for queue 'q' in vhost '/': \"expected integer, got longstr\""),
+    ({"x-max-priority": 256}, "invalid arg 'x-max-priority' for queue 'q' in vhost '/': {max_value_exceeded,256}"),
+    ({"x-max-priority": -1}, "invalid arg 'x-max-priority' for queue 'q' in vhost '/': {value_negative,-1}"),
+    ({"x-overflow": "foo"}, "invalid arg 'x-overflow' for queue 'q' in vhost '/': invalid_overflow"),
+    ({"x-single-active-consumer": "yes"}, "invalid arg 'x-single-active-consumer' for queue 'q' in vhost '/': {unacceptable_type,longstr}"),
+    ({"x-queue-type": 5}, "invalid arg 'x-queue-type' for queue 'q' in vhost '/': {unacceptable_type,signedint}"),
+    ({"x-queue-type": "foo"}, "invalid arg 'x-queue-type' for queue 'q' in vhost '/': \"unsupported queue type 'foo'\""),
+    ({"x-dead-letter-exchange": 5}, "invalid type 'signedint' for arg 'x-dead-letter-exchange' in queue 'q' in vhost '/'"),
+    ({"x-dead-letter-routing-key": "k"}, "invalid arg 'x-dead-letter-routing-key' for queue 'q' in vhost '/': routing_key_but_no_dlx_defined"),
+    ({"x-delivery-limit": 3}, "invalid arg 'x-delivery-limit' for queue 'q' in vhost '/' of queue type rabbit_classic_queue"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "text"), INVALID)
+def test_invalid_queue_arguments(conn: Connection, args: dict[str, Any], text: str) -> None:
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(1).queue_declare(Q, arguments=args)
+    assert info.value.code == 406
+    assert info.value.text == text
+
+
+QUORUM = [
+    (dict(durable=False), "non-durable"),
+    (dict(durable=True, exclusive=True), "exclusive-owner"),
+    (dict(durable=False, exclusive=True), "exclusive-owner"),
+    (dict(durable=True, auto_delete=True), "auto-delete"),
+    (dict(durable=False, auto_delete=True, exclusive=True), "auto-delete"),
+]
+
+
+@pytest.mark.parametrize(("flags", "prop"), QUORUM)
+def test_quorum_queue_properties(conn: Connection, flags: dict[str, bool], prop: str) -> None:
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(1).queue_declare(Q, arguments={"x-queue-type": "quorum"}, **flags)
+    assert info.value.text == f"invalid property '{prop}' for queue 'q' in vhost '/'"
+
+
+def test_quorum_refuses_priority(conn: Connection) -> None:
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(1).queue_declare(
+            Q, durable=True, arguments={"x-queue-type": "quorum", "x-max-priority": 5}
+        )
+    assert info.value.text == (
+        "invalid arg 'x-max-priority' for queue 'q' in vhost '/' of queue type rabbit_quorum_queue"
+    )
+
+
+REDECLARE = [
+    ({"x-message-ttl": 1000}, {"x-message-ttl": 2000}, "x-message-ttl", "received '2000' but current is '1000'"),
+    ({}, {"x-message-ttl": 2000}, "x-message-ttl", "received the value '2000' of type 'signedint' but current is none"),
+    ({"x-max-length": 5}, {}, "x-max-length", "received none but current is the value '5' of type 'signedint'"),
+    ({"x-message-ttl": 1000}, {"x-message-ttl": 1000.0}, "x-message-ttl", "received '1.0e3' but current is '1000'"),
+    ({"x-dead-letter-exchange": "a"}, {"x-dead-letter-exchange": "b"}, "x-dead-letter-exchange", "received 'b' but current is 'a'"),
+    ({"x-single-active-consumer": True}, {"x-single-active-consumer": False}, "x-single-active-consumer", "received 'false' but current is 'true'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("first", "second", "key", "tail"), REDECLARE)
+def test_inequivalent_arguments(
+    conn: Connection, first: dict[str, Any], second: dict[str, Any], key: str, tail: str
+) -> None:
+    conn.open_channel(1).queue_declare(Q, arguments=first)
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(2).queue_declare(Q, arguments=second)
+    assert info.value.text == f"inequivalent arg '{key}' for queue 'q' in vhost '/': {tail}"
+
+
+def test_system_exchanges(conn: Connection) -> None:
+    conn.open_channel(1).exchange_declare("amq.direct", "direct", durable=True)
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(2).exchange_declare("amq.direct", "fanout", durable=True)
+    assert "inequivalent arg 'type' for exchange 'amq.direct'" in info.value.text
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(3).exchange_delete("amq.direct")
+    assert info.value.reply_text == (
+        "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed"
+    )
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(4).exchange_declare("", "direct", passive=True)
+    assert (
+        info.value.reply_text == "ACCESS_REFUSED - operation not permitted on the default exchange"
+    )
