@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hmac
 import itertools
 import random
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from typing import Any
 from . import _replies as R
 from ._connection import Connection
 from ._exchange import Exchange
+from ._passwords import DEFAULT_ALGORITHM, check_password
 from ._queue import Queue
 from ._replyto import ReplyTo
 from ._vhost import Vhost
@@ -76,6 +78,7 @@ class Broker:
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.users: dict[str, str] = dict(users) if users is not None else {"guest": "guest"}
+        self._hashes: dict[str, tuple[str, str]] = {}
         self.vhosts: dict[str, Vhost] = {}
         self.connections: list[Connection] = []
         self.consumer_timeout = consumer_timeout
@@ -107,13 +110,31 @@ class Broker:
         """Whether the vhost exists."""
         return name in self.vhosts
 
-    def add_user(self, name: str, password: str) -> None:
-        """Add or replace a user."""
-        self.users[name] = password
+    def add_user(
+        self,
+        name: str,
+        password: str | None = None,
+        *,
+        password_hash: str | None = None,
+        hashing_algorithm: str = DEFAULT_ALGORITHM,
+    ) -> None:
+        """Add or replace a user, by plain password or by RabbitMQ's ``password_hash``."""
+        if password is None and password_hash is None:
+            raise ValueError("a user needs a password or a password_hash")
+        if password is not None:
+            self.users[name] = password
+            self._hashes.pop(name, None)
+        else:
+            assert password_hash is not None
+            self.users.pop(name, None)
+            self._hashes[name] = (password_hash, hashing_algorithm)
 
     def authenticate(self, username: str, password: str) -> bool:
         """Whether the credentials are valid."""
-        return username in self.users and self.users[username] == password
+        if username in self.users:
+            return hmac.compare_digest(self.users[username], password)
+        stored = self._hashes.get(username)
+        return stored is not None and check_password(password, *stored)
 
     # -- connections ------------------------------------------------------------------------
 

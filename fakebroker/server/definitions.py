@@ -5,8 +5,8 @@ Supported keys: ``vhosts``, ``users``, ``exchanges``, ``queues`` and
 ``policies`` and ``parameters`` are ignored with a warning.  Topology is
 declared through the core's channel API on an internal connection per
 vhost, so it gets the same checks a client's declarations would.  Users
-need a plain ``password`` (a fakebroker extension): ``password_hash`` alone
-is not supported yet and such users are skipped with a warning.
+take ``password_hash`` (with ``hashing_algorithm``) as RabbitMQ exports
+them, or a plain ``password`` (a fakebroker extension).
 """
 
 from __future__ import annotations
@@ -85,14 +85,14 @@ def _items(definitions: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
 def _add_user(broker: Broker, user: Mapping[str, Any]) -> None:
     name = str(user["name"])
     password = user.get("password")
-    if password is None:
-        print(
-            f"fakebroker: user {name!r} has no plain 'password' (password_hash is not "
-            "supported); skipped",
-            file=sys.stderr,
-        )
-        return
-    broker.add_user(name, str(password))
+    password_hash = user.get("password_hash")
+    if password is not None:
+        broker.add_user(name, str(password))
+    elif password_hash:
+        algorithm = str(user.get("hashing_algorithm") or "rabbit_password_hashing_sha256")
+        broker.add_user(name, password_hash=str(password_hash), hashing_algorithm=algorithm)
+    else:
+        print(f"fakebroker: user {name!r} has no password; skipped", file=sys.stderr)
 
 
 def _vhosts_used(definitions: Mapping[str, Any]) -> list[str]:
