@@ -81,6 +81,7 @@ def test_connection_start_contents() -> None:
         "connection.blocked": True,
         "authentication_failure_close": True,
         "per_consumer_qos": True,
+        "direct_reply_to": True,
     }
 
 
