@@ -1,0 +1,150 @@
+"""Broker handles for tests: a fakebroker in-process or over TCP, with inspection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ._testing_idle import ConnectionSet
+from ._testing_idle import run_until_idle as _run_until_idle
+from ._testing_idle import wait_for as _wait_for
+from ._testing_inspect import Inspector
+
+if TYPE_CHECKING:
+    from ._serve import Server
+    from .core import Broker
+
+__all__ = ["BrokerHandle", "fakebroker_url"]
+
+
+def fakebroker_url(name: str, *, vhost: str = "/", user: str = "guest", password: str = "guest") -> str:
+    """The in-process URL ``fakebroker://[USER:PASSWORD@]NAME/VHOST`` (``//`` for "/")."""
+    credentials = "" if (user, password) == ("guest", "guest") else (
+        f"{quote(user, safe='')}:{quote(password, safe='')}@"
+    )
+    path = "/" if vhost == "/" else quote(vhost, safe="")
+    return f"fakebroker://{credentials}{name}/{path}"
+
+
+class BrokerHandle(Inspector):
+    """A fakebroker for one test: its URL, client factories and the inspection API.
+
+    ``kind`` is ``"inproc"`` (``url`` is ``fakebroker://NAME/VHOST``) or
+    ``"tcp"`` (``url`` is ``amqp://...@127.0.0.1:PORT/VHOST``).
+    """
+
+    def __init__(
+        self,
+        *,
+        broker: Broker,
+        kind: str,
+        url: str,
+        vhost: str = "/",
+        user: tuple[str, str] = ("guest", "guest"),
+        name: str | None = None,
+    ) -> None:
+        super().__init__(broker=broker, vhost=vhost)
+        self.kind = kind
+        self.url = url
+        self.name = name
+        self.user = user
+        self._connections = ConnectionSet()
+        self._servers: list[Server] = []
+        self._finalizers: list[Callable[[], None]] = []
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
+    # -- clients --------------------------------------------------------------------------------
+
+    def connection(self, **options: Any) -> Any:
+        """A :class:`kombu.Connection` to this broker (closed after the test).
+
+        Its consumers run in :meth:`run_until_idle`.
+        """
+        import kombu
+
+        return self._connections.add(kombu.Connection(self.url, **options))
+
+    def amqp_connection(self, **options: Any) -> Any:
+        """A connected py-amqp :class:`amqp.Connection` to this broker (closed after the test)."""
+        if self.kind == "inproc":
+            from .transport import AMQPConnection
+
+            conn: Any = AMQPConnection(
+                host=self.name, virtual_host=self.vhost, userid=self.user[0],
+                password=self.user[1], **options,
+            )
+        else:
+            import amqp
+
+            server = self._servers[0] if self._servers else None
+            port = server.port if server is not None else _port_of(self.url)
+            conn = amqp.Connection(
+                host=f"127.0.0.1:{port}", virtual_host=self.vhost, userid=self.user[0],
+                password=self.user[1], **options,
+            )
+        conn.connect()
+        return self._connections.add(conn)
+
+    def unique(self, name: str) -> str:
+        """A queue or exchange name private to this test: ``name`` itself (the vhost is private)."""
+        return name
+
+    def serve(self) -> str:
+        """Serve this broker on a TCP port (port 0) for socket clients; return the amqp:// URL.
+
+        The in-process broker stays the same: pika or aio-pika over TCP and
+        kombu in-process see the same queues.  The server stops after the test.
+        """
+        from ._serve import Server, amqp_url
+
+        if self.kind == "tcp":
+            return self.url
+        if not self._servers:
+            self._servers.append(Server(broker=self.broker).start())
+        port = self._servers[0].port
+        return amqp_url("127.0.0.1", port, vhost=self.vhost, user=self.user[0], password=self.user[1])
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    def run_until_idle(self, timeout: float = 10.0) -> int:
+        """Deliver everything deliverable and run due timers; return how many events ran.
+
+        Drains every connection made with :meth:`connection` (so their
+        consumers' callbacks run here) and waits for clients driven by other
+        threads; see :mod:`fakebroker._testing_idle` for what idle means.
+        """
+        return _run_until_idle(self.broker, self._connections.live(), timeout=timeout)
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Poll ``predicate`` (e.g. ``lambda: broker.published(routing_key="done")``).
+
+        Returns its first truthy value; :class:`TimeoutError` after ``timeout`` seconds.
+        """
+        return _wait_for(predicate, timeout)
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    def add_finalizer(self, finalizer: Callable[[], None]) -> None:
+        """Run ``finalizer`` when the handle closes (last added, first run)."""
+        self._finalizers.append(finalizer)
+
+    def close(self) -> None:
+        """Close the test's connections and servers, then run the finalizers."""
+        self._connections.close_all()
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
+        while self._finalizers:
+            self._finalizers.pop()()
+
+
+def _port_of(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    port = urlsplit(url).port
+    if port is None:
+        raise ValueError(f"no port in {url!r}")
+    return port

@@ -1,0 +1,143 @@
+"""``run_until_idle``: deliver everything deliverable on an in-process broker.
+
+In-process clients read the broker's output only when they call
+``drain_events`` (through a :class:`~fakebroker._inproc.Pipe`).  Connections
+the test made with ``broker.connection()`` are drained here, in the test's
+thread, so their consumers' callbacks run; clients driven by other threads
+(a Celery worker) read on their own, and we wait for them.
+
+Idle means, at one instant under the broker's lock:
+
+- no timer of the broker's clock is due;
+- every connection made with ``broker.connection()`` has nothing left to read;
+- when other threads drive clients of the broker (a Celery worker): no
+  message is unacknowledged and no ready message waits in a queue that has
+  consumers.  Work a consumer does after acknowledging (Celery acks before it
+  runs a task unless ``task_acks_late``) is not waited for: wait for its
+  result, or use :func:`wait_for`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ._inproc import others_active, pipes_of
+from ._lock import lock_for
+
+if TYPE_CHECKING:
+    from .core import Broker
+
+__all__ = ["drain", "is_idle", "run_until_idle", "wait_for"]
+
+#: How often waits poll shared state that has no event to wait on (seconds).
+POLL = 0.002
+
+
+def drain(connection: Any) -> int:
+    """Handle every event ``connection`` (kombu or py-amqp) can read now; return how many."""
+    if not getattr(connection, "connected", False):
+        return 0
+    handled = 0
+    while True:
+        try:
+            connection.drain_events(timeout=0)
+        except (socket.timeout, TimeoutError):
+            return handled
+        handled += 1
+
+
+def is_idle(broker: Broker) -> bool:
+    """Whether nothing is due, in flight, or being worked on by another thread."""
+    with lock_for(broker):
+        clock = broker.clock
+        deadline = clock.next_deadline()
+        if deadline is not None and deadline <= clock.now():
+            return False
+        if not others_active(broker):
+            return True
+        return not any(
+            q.messages_unacknowledged or (q.messages_ready and q.consumers)
+            for q in broker.list_queues()
+        )
+
+
+def run_until_idle(
+    broker: Broker, connections: Iterable[Any], *, timeout: float = 10.0
+) -> int:
+    """Run timers and drain ``connections`` until :func:`is_idle`; return events handled.
+
+    Raises :class:`TimeoutError` if the broker is still busy after ``timeout``
+    (wall-clock) seconds.
+    """
+    conns = list(connections)
+    handled = 0
+    limit = time.monotonic() + timeout
+    while True:
+        with lock_for(broker):
+            broker.clock.run_due()
+        progressed = sum(drain(c) for c in conns)
+        handled += progressed
+        if not progressed and is_idle(broker):
+            return handled
+        if time.monotonic() > limit:
+            raise TimeoutError(f"broker still busy after {timeout} s: {_busy(broker)}")
+        if not progressed:
+            threading.Event().wait(POLL)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll ``predicate`` until it returns something truthy, and return that.
+
+    Raises :class:`TimeoutError` (with the last value) after ``timeout`` seconds.
+    """
+    limit = time.monotonic() + timeout
+    pause = POLL
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > limit:
+            raise TimeoutError(f"condition not met within {timeout} s (last value {value!r})")
+        threading.Event().wait(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _busy(broker: Broker) -> str:
+    with lock_for(broker):
+        busy = [
+            f"{q.vhost}/{q.name}: {q.messages_ready} ready, {q.messages_unacknowledged} unacked"
+            for q in broker.list_queues()
+            if q.messages_unacknowledged or (q.messages_ready and q.consumers)
+        ]
+        unread = sum(pipe.pending() for pipe in pipes_of(broker))
+    return "; ".join([*busy, f"{unread} bytes unread by in-process clients"])
+
+
+class ConnectionSet:
+    """Weak references to the connections a test made, in creation order."""
+
+    def __init__(self) -> None:
+        self._refs: list[weakref.ref[Any]] = []
+
+    def add(self, connection: Any) -> Any:
+        """Remember ``connection`` and return it."""
+        self._refs.append(weakref.ref(connection))
+        return connection
+
+    def live(self) -> list[Any]:
+        """The connections still alive."""
+        return [c for c in (r() for r in self._refs) if c is not None]
+
+    def close_all(self) -> None:
+        """Close every live connection (errors are ignored: the broker may be gone)."""
+        for conn in self.live():
+            try:
+                conn.close()
+            except Exception:
+                pass
+        self._refs.clear()

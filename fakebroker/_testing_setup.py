@@ -1,0 +1,233 @@
+"""Building the brokers the pytest fixtures hand out, from ``@pytest.mark.broker`` options."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._lock import lock_for
+from ._testing_handle import BrokerHandle, fakebroker_url
+
+if TYPE_CHECKING:
+    from ._serve import Server
+    from .core import Broker
+
+__all__ = ["BrokerSpec", "ServerPool", "make_inproc", "make_served", "parse_spec"]
+
+CLOCKS = ("virtual", "system")
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class BrokerSpec:
+    """What ``@pytest.mark.broker(...)`` asked for (``None``: the fixture's default)."""
+
+    vhost: str | None = None
+    users: dict[str, str] = field(default_factory=dict)
+    definitions: dict[str, Any] | None = None
+    clock: str | None = None
+    faults: Any = None
+
+    @property
+    def user(self) -> tuple[str, str]:
+        """The credentials the fixture's URL carries: guest, else the first user."""
+        if not self.users or "guest" in self.users:
+            return ("guest", self.users.get("guest", "guest"))
+        return next(iter(self.users.items()))
+
+
+def parse_spec(options: Mapping[str, Any], *, base: Path) -> BrokerSpec:
+    """Check the marker's keywords; ``definitions`` paths are relative to ``base``."""
+    unknown = set(options) - {"vhost", "users", "definitions", "clock", "faults"}
+    if unknown:
+        raise ValueError(f"unknown @pytest.mark.broker option(s): {sorted(unknown)}")
+    clock = options.get("clock")
+    if clock is not None and clock not in CLOCKS:
+        raise ValueError(f"clock= must be one of {CLOCKS}, not {clock!r}")
+    definitions = options.get("definitions")
+    return BrokerSpec(
+        vhost=options.get("vhost"),
+        users=_users(options.get("users") or {}),
+        definitions=_definitions(definitions, base) if definitions is not None else None,
+        clock=clock,
+        faults=options.get("faults"),
+    )
+
+
+def _users(users: Mapping[str, str] | Iterable[str | tuple[str, str]]) -> dict[str, str]:
+    if isinstance(users, Mapping):
+        return {str(k): str(v) for k, v in users.items()}
+    result = {}
+    for user in users:
+        name, _, password = user.partition(":") if isinstance(user, str) else (user[0], "", user[1])
+        result[name] = password
+    return result
+
+
+def _definitions(value: str | os.PathLike[str] | Mapping[str, Any], base: Path) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    path = Path(value)
+    if not path.is_absolute():
+        path = base / path
+    with path.open(encoding="utf-8") as file:
+        data = json.load(file)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: definitions must be a JSON object")
+    return data
+
+
+def new_name(prefix: str = "pytest") -> str:
+    """A name unique in this process (xdist workers are separate processes)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{prefix}-{worker}-{next(_names)}"
+
+
+def _clock(kind: str) -> Any:
+    from .core import SystemClock, VirtualClock
+
+    return VirtualClock() if kind == "virtual" else SystemClock()
+
+
+def build(spec: BrokerSpec, *, default_clock: str) -> Broker:
+    """A new broker with the spec's clock, users, vhost and definitions."""
+    from .core import Broker
+    from .server.definitions import apply_definitions
+
+    vhosts = ("/",) if spec.vhost in (None, "/") else ("/", str(spec.vhost))
+    broker = Broker(
+        clock=_clock(spec.clock or default_clock),
+        users=spec.users or {"guest": "guest"},
+        vhosts=vhosts,
+    )
+    if spec.definitions is not None:
+        apply_definitions(broker, spec.definitions)
+    apply_faults(broker, spec.faults)
+    return broker
+
+
+def apply_faults(broker: Broker, faults: Any) -> None:
+    """Hand ``faults=`` to the broker's fault injector (not available yet: refuse clearly)."""
+    if faults is None:
+        return
+    injector = getattr(broker, "faults", None)
+    if injector is None:
+        raise ValueError("@pytest.mark.broker(faults=...) needs broker.faults, not available yet")
+    add = getattr(injector, "add", None) or getattr(injector, "inject", None)
+    if add is None:
+        raise ValueError("broker.faults has no add()/inject() to take faults=")
+    for fault in faults if isinstance(faults, (list, tuple)) else [faults]:
+        add(fault)
+
+
+def make_inproc(spec: BrokerSpec) -> BrokerHandle:
+    """A fresh in-process broker under a unique registry name (dropped on close)."""
+    from . import transport
+
+    transport.register()
+    name = new_name()
+    broker = transport.set_broker(name, build(spec, default_clock="virtual"))
+    vhost = spec.vhost or "/"
+    user, password = spec.user
+    handle = BrokerHandle(
+        broker=broker,
+        kind="inproc",
+        url=fakebroker_url(name, vhost=vhost, user=user, password=password),
+        vhost=vhost,
+        user=spec.user,
+        name=name,
+    )
+    handle.add_finalizer(lambda: transport.drop_broker(name))
+    return handle
+
+
+class ServerPool:
+    """One shared TCP server per process (per xdist worker), started on first use."""
+
+    def __init__(self) -> None:
+        self._shared: Server | None = None
+
+    def shared(self) -> Server:
+        """The process's shared server: port 0, a system clock, guest/guest."""
+        if self._shared is None:
+            from ._serve import serve
+
+            self._shared = serve(port=0).start()
+        return self._shared
+
+    def close(self) -> None:
+        """Stop the shared server if it was started."""
+        server, self._shared = self._shared, None
+        if server is not None:
+            server.close()
+
+
+def make_served(spec: BrokerSpec, pool: ServerPool, *, label: str) -> BrokerHandle:
+    """A fresh vhost on the shared server, or a server of its own when the spec needs one."""
+    if spec.clock == "virtual" or spec.vhost == "/" or spec.faults is not None:
+        return _dedicated(spec)
+    server = pool.shared()
+    vhost = spec.vhost or f"{new_name('test')}-{_slug(label)}-{uuid.uuid4().hex[:6]}"
+    broker = server.broker
+    with lock_for(broker):
+        saved_users = dict(broker.users)
+        broker.add_vhost(vhost)
+        broker.users.update(spec.users)
+        if spec.definitions is not None:
+            _apply_in_vhost(broker, spec.definitions, vhost)
+    handle = _served_handle(server, spec, vhost)
+
+    def forget() -> None:
+        with lock_for(broker):
+            broker.delete_vhost(vhost)
+            broker.users.clear()
+            broker.users.update(saved_users)
+
+    handle.add_finalizer(forget)
+    return handle
+
+
+def _dedicated(spec: BrokerSpec) -> BrokerHandle:
+    from ._serve import Server
+
+    server = Server(broker=build(spec, default_clock="system")).start()
+    handle = _served_handle(server, spec, spec.vhost or "/")
+    handle.add_finalizer(server.close)
+    return handle
+
+
+def _served_handle(server: Server, spec: BrokerSpec, vhost: str) -> BrokerHandle:
+    user, password = spec.user
+    return BrokerHandle(
+        broker=server.broker,
+        kind="tcp",
+        url=server.url_for(vhost, user=user, password=password),
+        vhost=vhost,
+        user=spec.user,
+    )
+
+
+def _apply_in_vhost(broker: Broker, definitions: Mapping[str, Any], vhost: str) -> None:
+    """Apply definitions with the default vhost "/" moved to ``vhost``."""
+    from .server.definitions import apply_definitions
+
+    def move(item: Any) -> Any:
+        if isinstance(item, dict) and item.get("vhost", "/") == "/":
+            return {**item, "vhost": vhost}
+        return item
+
+    moved = dict(definitions)
+    for key in ("exchanges", "queues", "bindings"):
+        moved[key] = [move(item) for item in definitions.get(key) or []]
+    apply_definitions(broker, moved)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:40].strip("-")
