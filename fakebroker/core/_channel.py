@@ -16,6 +16,7 @@ Rules (RabbitMQ 3.10):
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -90,6 +91,7 @@ class Channel:
         self.closed = False
         self.last_queue: str | None = None
         self._timeout_timer: Timer | None = None
+        self.opened_at = self.broker.clock.now()
 
     # -- errors and closing -----------------------------------------------------------------
 
@@ -628,8 +630,13 @@ class Channel:
         if timeout is None or not self.unacked:
             return
         oldest = next(iter(self.unacked.values()))
-        clock = self.broker.clock
-        self._timeout_timer = clock.call_at(oldest.delivered_at + timeout, self._on_timeout)
+        due = oldest.delivered_at + timeout
+        # RabbitMQ evaluates the timeout on the channel's periodic tick (every
+        # 60 s from channel.open), so a channel closes at the first tick past it.
+        interval = self.broker.consumer_timeout_tick
+        if interval:
+            due = self.opened_at + math.ceil((due - self.opened_at) / interval) * interval
+        self._timeout_timer = self.broker.clock.call_at(due, self._on_timeout)
 
     def _on_timeout(self) -> None:
         self._timeout_timer = None

@@ -73,6 +73,7 @@ class Broker:
         users: Mapping[str, str] | None = None,
         vhosts: tuple[str, ...] = ("/",),
         consumer_timeout: float | None = DEFAULT_CONSUMER_TIMEOUT,
+        consumer_timeout_tick: float = 60.0,
         seed: int = 0,
         journal_maxlen: int | None = 100_000,
     ) -> None:
@@ -82,6 +83,8 @@ class Broker:
         self.vhosts: dict[str, Vhost] = {}
         self.connections: list[Connection] = []
         self.consumer_timeout = consumer_timeout
+        #: RabbitMQ checks ack timeouts on a 60 s channel tick; 0 checks exactly on time.
+        self.consumer_timeout_tick = consumer_timeout_tick
         self.journal = Journal(clock=self.clock.now, maxlen=journal_maxlen)
         self._rng = random.Random(seed)
         self.reply_to = ReplyTo(broker=self)

@@ -243,7 +243,30 @@ def test_priority_queue_orders_by_priority(ch: Channel) -> None:
     assert order == [b"p10", b"p20", b"p5", b"p0", b"none"]
 
 
-def test_consumer_timeout_closes_channel(clock, conn: Connection) -> None:  # type: ignore[no-untyped-def]
+def test_consumer_timeout_closes_channel_on_the_next_tick(clock, conn: Connection) -> None:  # type: ignore[no-untyped-def]
+    """RabbitMQ 3.10.8 with consumer_timeout=1000 closed the channel 60 s after channel.open."""
+    from fakebroker.core.events import ChannelClosed
+
+    conn.broker.consumer_timeout = 1.0
+    ch = conn.open_channel(1)
+    ch.queue_declare("q")
+    publish_n(ch, "q", 1)
+    ch.basic_consume("q", "a")
+    drain(conn)
+    clock.advance(59.9)
+    assert not ch.closed
+    clock.advance(0.1)
+    closed = drain(conn, ChannelClosed)
+    assert len(closed) == 1 and closed[0].error.code == 406  # type: ignore[union-attr]
+    assert closed[0].error.text == (  # type: ignore[union-attr]
+        "delivery acknowledgement on channel 1 timed out. Timeout value used: 1000 ms. "
+        "This timeout value can be configured, see consumers doc guide to learn more"
+    )
+    assert ch.closed
+    assert conn.broker.get_queue("q").message_count == 1
+
+
+def test_default_consumer_timeout_is_thirty_minutes(clock, conn: Connection) -> None:  # type: ignore[no-untyped-def]
     from fakebroker.core.events import ChannelClosed
 
     ch = conn.open_channel(1)
@@ -251,11 +274,7 @@ def test_consumer_timeout_closes_channel(clock, conn: Connection) -> None:  # ty
     publish_n(ch, "q", 1)
     ch.basic_consume("q", "a")
     drain(conn)
-    clock.advance(1799)
+    clock.advance(1799.9)
     assert not ch.closed
-    clock.advance(2)
-    closed = drain(conn, ChannelClosed)
-    assert len(closed) == 1 and closed[0].error.code == 406  # type: ignore[union-attr]
-    assert "delivery acknowledgement on channel 1 timed out" in closed[0].error.text  # type: ignore[union-attr]
-    assert ch.closed
-    assert conn.broker.get_queue("q").message_count == 1
+    clock.advance(60.1)
+    assert len(drain(conn, ChannelClosed)) == 1
