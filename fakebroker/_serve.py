@@ -36,10 +36,14 @@ def make_broker(**broker_options: Any) -> Broker:
 def amqp_url(
     host: str, port: int, *, vhost: str = "/", user: str = "guest", password: str = "guest"
 ) -> str:
-    """The amqp:// URL of a vhost, ``amqp://guest:guest@127.0.0.1:PORT//`` for "/"."""
+    """The amqp:// URL of a vhost, ``amqp://guest:guest@127.0.0.1:PORT/%2F`` for "/".
+
+    The vhost is percent-encoded as RabbitMQ's URI spec says, which kombu,
+    Celery, pika and aio-pika all read the same way (pika reads ``//`` as "").
+    """
     netloc_host = f"[{host}]" if ":" in host else host
     credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
-    path = "/" if vhost == "/" else quote(vhost, safe="")
+    path = quote(vhost, safe="")
     return f"amqp://{credentials}@{netloc_host}:{port}/{path}"
 
 

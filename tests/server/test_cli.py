@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 10.0
-URL = re.compile(r"^amqp://([^:]+):([^@]+)@127\.0\.0\.1:(\d+)//$")
+URL = re.compile(r"^amqp://([^:]+):([^@]+)@127\.0\.0\.1:(\d+)/%2F$")
 
 
 class Served:

@@ -1,0 +1,39 @@
+"""The README's Python examples run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _blocks() -> dict[str, str]:
+    text = README.read_text()
+    sections = re.split(r"^## ", text, flags=re.M)
+    found = {}
+    for section in sections[1:]:
+        title = section.splitlines()[0].strip()
+        blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+        if blocks:
+            found[title] = "\n".join(blocks)
+    return found
+
+
+BLOCKS = _blocks()
+
+
+def test_readme_has_the_client_examples() -> None:
+    assert {"kombu, in-process", "Celery", "taskpost"} <= set(BLOCKS)
+
+
+@pytest.mark.parametrize("title", sorted(BLOCKS))
+def test_readme_example_runs(title: str) -> None:
+    exec(compile(BLOCKS[title], f"README.md:{title}", "exec"), {"__name__": "readme"})
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    ci = (README.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci in README.read_text()
