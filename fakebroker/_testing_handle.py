@@ -98,14 +98,23 @@ class BrokerHandle(Inspector):
         The in-process broker stays the same: pika or aio-pika over TCP and
         kombu in-process see the same queues.  The server stops after the test.
         """
-        from ._serve import Server, amqp_url
+        from ._serve import Server
+        from ._testing_rabbit import build_amqp_url
 
         if self.kind == "tcp":
             return self.url
         if not self._servers:
             self._servers.append(Server(broker=self.broker).start())
+        user, password = self.user
         port = self._servers[0].port
-        return amqp_url("127.0.0.1", port, vhost=self.vhost, user=self.user[0], password=self.user[1])
+        return build_amqp_url(
+            host="127.0.0.1", port=port, user=user, password=password, vhost=self.vhost
+        )
+
+    @property
+    def amqp_url(self) -> str:
+        """An ``amqp://`` URL for socket clients (pika, aio-pika): :meth:`serve` in-process."""
+        return self.serve()
 
     # -- waiting --------------------------------------------------------------------------------
 

@@ -40,8 +40,8 @@ def parse_amqp_url(url: str) -> dict[str, Any]:
 
 
 def build_amqp_url(*, host: str, port: int, user: str, password: str, vhost: str) -> str:
-    """The inverse of :func:`parse_amqp_url`."""
-    path = "/" if vhost == "/" else quote(vhost, safe="")
+    """The inverse of :func:`parse_amqp_url` ("/" is ``%2F``: pika reads ``//`` as "")."""
+    path = quote(vhost, safe="")
     return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{path}"
 
 
@@ -110,6 +110,11 @@ class RabbitMQHandle:
 
     def __repr__(self) -> str:
         return f"<RabbitMQHandle {self.url}>"
+
+    @property
+    def amqp_url(self) -> str:
+        """The same as :attr:`url` (a real RabbitMQ always has a socket)."""
+        return self.url
 
     @property
     def isolated_vhost(self) -> bool:

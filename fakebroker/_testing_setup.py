@@ -204,11 +204,14 @@ def _dedicated(spec: BrokerSpec) -> BrokerHandle:
 
 
 def _served_handle(server: Server, spec: BrokerSpec, vhost: str) -> BrokerHandle:
+    from ._testing_rabbit import build_amqp_url
+
     user, password = spec.user
+    url = build_amqp_url(host=server.host, port=server.port, user=user, password=password, vhost=vhost)
     return BrokerHandle(
         broker=server.broker,
         kind="tcp",
-        url=server.url_for(vhost, user=user, password=password),
+        url=url,
         vhost=vhost,
         user=spec.user,
     )

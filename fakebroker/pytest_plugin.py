@@ -5,6 +5,7 @@ Fixtures
     ``broker_server``  a fresh vhost per test on a TCP fakebroker (one per xdist worker)
     ``broker_backend`` the backend ``--broker`` selects (one of the two, or a real RabbitMQ)
     ``broker_url``     ``broker_backend.url``
+    ``broker_amqp_url`` an ``amqp://`` URL of the same broker, for pika and aio-pika
     ``fakebroker_celery_config``  a ``celery_config`` for ``celery.contrib.pytest``
 
 Option ``--broker=inproc|tcp|amqp://USER:PASS@HOST:PORT/VHOST`` and marker
@@ -26,6 +27,7 @@ from ._testing_setup import BrokerSpec, ServerPool, make_inproc, make_served, pa
 
 __all__ = [
     "broker",
+    "broker_amqp_url",
     "broker_backend",
     "broker_server",
     "broker_url",
@@ -139,6 +141,16 @@ def broker_backend(
 def broker_url(broker_backend: BrokerHandle | RabbitMQHandle) -> str:
     """The URL of the broker ``--broker`` selects (``fakebroker://``, or ``amqp://``)."""
     return broker_backend.url
+
+
+@pytest.fixture
+def broker_amqp_url(broker_backend: BrokerHandle | RabbitMQHandle) -> str:
+    """An ``amqp://`` URL of the same broker, for socket clients (pika, aio-pika).
+
+    With ``--broker=inproc`` the test's in-process broker is served on a TCP
+    port (port 0) for the test, so ``broker_backend`` still inspects it.
+    """
+    return broker_backend.amqp_url
 
 
 @pytest.fixture
