@@ -367,7 +367,7 @@ class Channel:
                 entry.redelivered,
                 msg.exchange,
                 msg.routing_key,
-                _with_delivery_count(entry) if entry.dcount else msg,
+                _with_delivery_count(entry) if queue.quorum else msg,
             )
         )
 
@@ -411,7 +411,7 @@ class Channel:
             msg.exchange,
             msg.routing_key,
             len(target.store),
-            _with_delivery_count(entry),
+            _with_delivery_count(entry) if target.quorum else msg,
         )
 
     # -- settling ---------------------------------------------------------------------------
@@ -651,8 +651,7 @@ class Channel:
 
 
 def _with_delivery_count(entry: Entry) -> Message:
-    if not entry.dcount:
-        return entry.msg
+    """A quorum queue's delivery: the message with its ``x-delivery-count`` header."""
     msg = entry.msg
     headers = dict(msg.headers)
     headers["x-delivery-count"] = entry.dcount

@@ -114,6 +114,7 @@ class Queue:
         self._ttl_timer: Timer | None = None
         self._expires_timer: Timer | None = None
         self._has_ttl = args.message_ttl is not None
+        self.quorum = args.queue_type == "quorum"
         self._limited = args.max_length is not None or args.max_length_bytes is not None
         self._had_consumer = False
         self.touch()
@@ -268,19 +269,25 @@ class Queue:
         return None
 
     def requeue(self, entry: Entry) -> None:
-        """Put a delivered message back at its original place, marked redelivered."""
+        """Put a delivered message back, marked redelivered.
+
+        A classic queue puts it back at its original place; a quorum queue
+        (RabbitMQ 3.10) at the tail, counting the return in ``x-delivery-count``.
+        """
         self.unacked -= 1
         if self.deleted:
             self._record_lost(entry)
             return
-        if self.args.queue_type == "quorum":
+        entry.redelivered = True
+        if self.quorum:
             entry.dcount += 1
             limit = self.args.delivery_limit
             if limit is not None and entry.dcount > limit:
                 self.vhost.dead_letter(self, entry, "delivery_limit")
                 return
-        entry.redelivered = True
-        self.store.requeue(entry)
+            self.store.push(entry)
+        else:
+            self.store.requeue(entry)
         self.ready_bytes += len(entry.msg.body)
         self.vhost.broker.journal.record(
             "requeued", self.vhost.name, queue=self.name, msg=entry.msg

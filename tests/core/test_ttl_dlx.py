@@ -174,7 +174,7 @@ def test_quorum_delivery_limit(broker: Broker, ch: Channel) -> None:
     )
     ch.basic_publish("", "qq", b"x")
     first = ch.basic_get("qq")
-    assert first is not None and "x-delivery-count" not in first.message.headers
+    assert first is not None and first.message.headers["x-delivery-count"] == 0
     ch.basic_nack(first.delivery_tag, requeue=True)
     second = ch.basic_get("qq")
     assert second is not None and second.message.headers["x-delivery-count"] == 1
@@ -182,3 +182,17 @@ def test_quorum_delivery_limit(broker: Broker, ch: Channel) -> None:
     assert ch.basic_get("qq") is None
     [dead] = broker.messages("dead")
     assert dead.headers["x-death"][0]["reason"] == "delivery_limit"
+
+
+def test_quorum_requeue_goes_to_the_tail(ch: Channel) -> None:
+    """RabbitMQ 3.10.8: [m4, m5, m2, m1] after nack(m2) then reject(m1), all requeued."""
+    ch.queue_declare("qq", durable=True, arguments={"x-queue-type": "quorum"})
+    for i in range(1, 6):
+        ch.basic_publish("", "qq", b"m%d" % i)
+    tags = [ch.basic_get("qq").delivery_tag for _ in range(3)]  # type: ignore[union-attr]
+    ch.basic_nack(tags[1], requeue=True)
+    ch.basic_reject(tags[0], requeue=True)
+    order = []
+    while (got := ch.basic_get("qq", no_ack=True)) is not None:
+        order.append((got.message.body, got.redelivered, got.message.headers["x-delivery-count"]))
+    assert order == [(b"m4", False, 0), (b"m5", False, 0), (b"m2", True, 1), (b"m1", True, 1)]
