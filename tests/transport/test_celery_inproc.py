@@ -38,3 +38,13 @@ def test_celery_worker_runs_a_task_and_returns_its_result(url: str, qname: str) 
         result = app.tasks["fbtest.add"].delay(2, 3)
         assert result.get(timeout=TIMEOUT) == 5
         assert app.tasks["fbtest.add"].delay(40, 2).get(timeout=TIMEOUT) == 42
+
+
+def test_celery_worker_through_fakebroker_serve(qname: str) -> None:
+    """The same app through `fakebroker serve` (TCP), as a Celery worker process would use it."""
+    from fakebroker import serve
+
+    with serve(port=0) as server:
+        app = _app(server.url, qname)
+        with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=TIMEOUT):
+            assert app.tasks["fbtest.add"].delay(2, 3).get(timeout=TIMEOUT) == 5
