@@ -15,7 +15,7 @@ docs/pytest.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,12 +70,19 @@ def _spec(request: pytest.FixtureRequest) -> BrokerSpec:
     if marker is None:
         return BrokerSpec()
     if marker.args:
-        raise pytest.UsageError("@pytest.mark.broker takes keyword arguments only")
+        pytest.fail("@pytest.mark.broker takes keyword arguments only", pytrace=False)
     base = Path(str(request.node.path)).parent
     try:
         return parse_spec(marker.kwargs, base=base)
     except (ValueError, OSError) as exc:
-        raise pytest.UsageError(f"{request.node.nodeid}: {exc}") from exc
+        pytest.fail(f"@pytest.mark.broker: {exc}", pytrace=False)
+
+
+def _make(factory: Callable[[], BrokerHandle]) -> BrokerHandle:
+    try:
+        return factory()
+    except (ValueError, OSError) as exc:
+        pytest.fail(f"@pytest.mark.broker: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +96,8 @@ def _fakebroker_servers() -> Iterator[ServerPool]:
 @pytest.fixture
 def broker(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
     """A fresh in-process fakebroker for this test (``broker.url`` is ``fakebroker://...``)."""
-    handle = make_inproc(_spec(request))
+    spec = _spec(request)
+    handle = _make(lambda: make_inproc(spec))
     yield handle
     handle.close()
 
@@ -99,7 +107,8 @@ def broker_server(
     request: pytest.FixtureRequest, _fakebroker_servers: ServerPool
 ) -> Iterator[BrokerHandle]:
     """A fresh vhost on this worker's TCP fakebroker (``broker_server.url`` is ``amqp://...``)."""
-    handle = make_served(_spec(request), _fakebroker_servers, label=request.node.name)
+    spec = _spec(request)
+    handle = _make(lambda: make_served(spec, _fakebroker_servers, label=request.node.name))
     yield handle
     handle.close()
 
