@@ -18,10 +18,14 @@ if TYPE_CHECKING:
 __all__ = ["BrokerHandle", "fakebroker_url"]
 
 
-def fakebroker_url(name: str, *, vhost: str = "/", user: str = "guest", password: str = "guest") -> str:
+def fakebroker_url(
+    name: str, *, vhost: str = "/", user: str = "guest", password: str = "guest"
+) -> str:
     """The in-process URL ``fakebroker://[USER:PASSWORD@]NAME/VHOST`` (``//`` for "/")."""
-    credentials = "" if (user, password) == ("guest", "guest") else (
-        f"{quote(user, safe='')}:{quote(password, safe='')}@"
+    credentials = (
+        ""
+        if (user, password) == ("guest", "guest")
+        else (f"{quote(user, safe='')}:{quote(password, safe='')}@")
     )
     path = "/" if vhost == "/" else quote(vhost, safe="")
     return f"fakebroker://{credentials}{name}/{path}"
@@ -63,9 +67,10 @@ class BrokerHandle(Inspector):
 
         Its consumers run in :meth:`run_until_idle`.
         """
-        import kombu
+        from kombu import connection
 
-        return self._connections.add(kombu.Connection(self.url, **options))
+        factory: Any = connection.Connection
+        return self._connections.add(factory(self.url, **options))
 
     def amqp_connection(self, **options: Any) -> Any:
         """A connected py-amqp :class:`amqp.Connection` to this broker (closed after the test)."""
@@ -73,8 +78,11 @@ class BrokerHandle(Inspector):
             from .transport import AMQPConnection
 
             conn: Any = AMQPConnection(
-                host=self.name, virtual_host=self.vhost, userid=self.user[0],
-                password=self.user[1], **options,
+                host=self.name,
+                virtual_host=self.vhost,
+                userid=self.user[0],
+                password=self.user[1],
+                **options,
             )
         else:
             import amqp
@@ -82,8 +90,11 @@ class BrokerHandle(Inspector):
             server = self._servers[0] if self._servers else None
             port = server.port if server is not None else _port_of(self.url)
             conn = amqp.Connection(
-                host=f"127.0.0.1:{port}", virtual_host=self.vhost, userid=self.user[0],
-                password=self.user[1], **options,
+                host=f"127.0.0.1:{port}",
+                virtual_host=self.vhost,
+                userid=self.user[0],
+                password=self.user[1],
+                **options,
             )
         conn.connect()
         return self._connections.add(conn)

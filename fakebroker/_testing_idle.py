@@ -19,7 +19,7 @@ Idle means, at one instant under the broker's lock:
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import threading
 import time
 import weakref
@@ -46,7 +46,7 @@ def drain(connection: Any) -> int:
     while True:
         try:
             connection.drain_events(timeout=0)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return handled
         handled += 1
 
@@ -66,9 +66,7 @@ def is_idle(broker: Broker) -> bool:
         )
 
 
-def run_until_idle(
-    broker: Broker, connections: Iterable[Any], *, timeout: float = 10.0
-) -> int:
+def run_until_idle(broker: Broker, connections: Iterable[Any], *, timeout: float = 10.0) -> int:
     """Run timers and drain ``connections`` until :func:`is_idle`; return events handled.
 
     Raises :class:`TimeoutError` if the broker is still busy after ``timeout``
@@ -136,8 +134,6 @@ class ConnectionSet:
     def close_all(self) -> None:
         """Close every live connection (errors are ignored: the broker may be gone)."""
         for conn in self.live():
-            try:
+            with contextlib.suppress(Exception):
                 conn.close()
-            except Exception:
-                pass
         self._refs.clear()

@@ -135,9 +135,10 @@ class RabbitMQHandle:
 
     def connection(self, **options: Any) -> Any:
         """A :class:`kombu.Connection` to the test's vhost (closed after the test)."""
-        import kombu
+        from kombu import connection
 
-        return self._connections.add(kombu.Connection(self.url, **options))
+        factory: Any = connection.Connection
+        return self._connections.add(factory(self.url, **options))
 
     @property
     def queues(self) -> dict[str, dict[str, Any]]:

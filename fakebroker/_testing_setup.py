@@ -207,7 +207,9 @@ def _served_handle(server: Server, spec: BrokerSpec, vhost: str) -> BrokerHandle
     from ._testing_rabbit import build_amqp_url
 
     user, password = spec.user
-    url = build_amqp_url(host=server.host, port=server.port, user=user, password=password, vhost=vhost)
+    url = build_amqp_url(
+        host=server.host, port=server.port, user=user, password=password, vhost=vhost
+    )
     return BrokerHandle(
         broker=server.broker,
         kind="tcp",

@@ -141,7 +141,9 @@ def broker_backend(
     if choice == "tcp":
         yield request.getfixturevalue("broker_server")
         return
-    handle = RabbitMQHandle(url=choice, management=_fakebroker_management, test_id=request.node.name)
+    handle = RabbitMQHandle(
+        url=choice, management=_fakebroker_management, test_id=request.node.name
+    )
     yield handle
     handle.close()
 

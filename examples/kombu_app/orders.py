@@ -42,7 +42,11 @@ class OrderWorker:
     """Consumes orders: valid ones go to ``handle``, the others are dead-lettered."""
 
     def __init__(
-        self, conn: kombu.Connection, handle: Callable[[dict[str, Any]], None], *, queue: str = "orders"
+        self,
+        conn: kombu.Connection,
+        handle: Callable[[dict[str, Any]], None],
+        *,
+        queue: str = "orders",
     ) -> None:
         self.handle = handle
         work, dead = topology(queue)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import kombu
@@ -44,7 +45,9 @@ def test_published_filters_and_assertions(broker: BrokerHandle) -> None:
     with broker.connection() as conn:
         producer = conn.Producer()
         producer.publish({"id": 1}, routing_key="a", headers={"kind": "x"})
-        producer.publish(b"raw", routing_key="b", content_type="text/plain", content_encoding="utf-8")
+        producer.publish(
+            b"raw", routing_key="b", content_type="text/plain", content_encoding="utf-8"
+        )
 
     assert [m.routing_key for m in broker.published()] == ["a", "b"]
     assert len(broker.published(headers={"kind": "x"})) == 1
@@ -82,14 +85,17 @@ def test_run_until_idle_runs_consumer_callbacks(broker: BrokerHandle) -> None:
     got: list[str] = []
     queue = kombu.Queue("work")
     # py-amqp reads (and so runs callbacks) when it publishes: publish on another connection
-    with broker.connection() as conn, broker.connection() as publisher:
-        with conn.Consumer(queue, callbacks=[lambda body, m: (got.append(body), m.ack())]):
-            for n in range(3):
-                publisher.Producer().publish(f"job {n}", routing_key="work")
-            assert got == []
-            assert broker.run_until_idle() >= 3
-            assert got == ["job 0", "job 1", "job 2"]
-            assert broker.run_until_idle() == 0
+    with (
+        broker.connection() as conn,
+        broker.connection() as publisher,
+        conn.Consumer(queue, callbacks=[lambda body, m: (got.append(body), m.ack())]),
+    ):
+        for n in range(3):
+            publisher.Producer().publish(f"job {n}", routing_key="work")
+        assert got == []
+        assert broker.run_until_idle() >= 3
+        assert got == ["job 0", "job 1", "job 2"]
+        assert broker.run_until_idle() == 0
     assert broker.queues["work"].messages == 0
 
 
@@ -100,6 +106,7 @@ def test_run_until_idle_waits_for_consumers_in_other_threads(broker: BrokerHandl
 
     def worker() -> None:
         with kombu.Connection(broker.url) as conn:
+
             def on(body: str, message: kombu.Message) -> None:
                 got.append(body)
                 message.ack()
@@ -107,10 +114,8 @@ def test_run_until_idle_waits_for_consumers_in_other_threads(broker: BrokerHandl
             with conn.Consumer(kombu.Queue("jobs"), callbacks=[on]):
                 go.set()
                 while not done.is_set():
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         conn.drain_events(timeout=0.05)
-                    except TimeoutError:
-                        pass
 
     thread = threading.Thread(target=worker)
     thread.start()
@@ -131,13 +136,13 @@ def test_run_until_idle_times_out_on_a_consumer_that_never_acks(broker: BrokerHa
     release = threading.Event()
 
     def worker() -> None:
-        with kombu.Connection(broker.url) as conn:
-            with conn.Consumer(kombu.Queue("stuck"), callbacks=[lambda b, m: held.set()]):
-                while not release.is_set():
-                    try:
-                        conn.drain_events(timeout=0.05)
-                    except TimeoutError:
-                        pass
+        with (
+            kombu.Connection(broker.url) as conn,
+            conn.Consumer(kombu.Queue("stuck"), callbacks=[lambda b, m: held.set()]),
+        ):
+            while not release.is_set():
+                with contextlib.suppress(TimeoutError):
+                    conn.drain_events(timeout=0.05)
 
     thread = threading.Thread(target=worker)
     thread.start()

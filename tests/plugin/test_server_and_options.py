@@ -130,7 +130,9 @@ def test_marker_errors_are_usage_errors(pytester: pytest.Pytester) -> None:
         """
     )
     result = _run(pytester)
-    result.stdout.fnmatch_lines(["*@pytest.mark.broker: unknown @pytest.mark.broker option(s)*colour*"])
+    result.stdout.fnmatch_lines(
+        ["*@pytest.mark.broker: unknown @pytest.mark.broker option(s)*colour*"]
+    )
     assert result.ret != 0
 
 

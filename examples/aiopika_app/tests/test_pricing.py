@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 
 import aio_pika
-
 from pricing import ask_price, serve_prices
 
 

@@ -25,9 +25,7 @@ def test_sign_up_enqueues_one_message_without_a_worker(broker):
     finally:
         app.close()
 
-    [message] = broker.assert_published(
-        routing_key="celery", headers={"task": "shop.send_welcome"}
-    )
+    [message] = broker.assert_published(routing_key="celery", headers={"task": "shop.send_welcome"})
     assert message.properties["content_type"] == "application/json"
     assert broker.queues["celery"].messages_ready == 1
     broker.assert_not_published(headers={"task": "shop.add"})

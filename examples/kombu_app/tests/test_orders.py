@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import kombu
-
 from orders import OrderWorker, place_order
 
 

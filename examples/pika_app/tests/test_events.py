@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import pika
 import pytest
-
 from events import publish_event, read_events
 
 
 def test_publish_event_is_confirmed_and_persistent(broker_server):
     publish_event(broker_server.url, "audit", {"user": "ada", "action": "login"})
 
-    [message] = broker_server.assert_published(routing_key="audit", body={"user": "ada", "action": "login"})
+    [message] = broker_server.assert_published(
+        routing_key="audit", body={"user": "ada", "action": "login"}
+    )
     assert message.properties["delivery_mode"] == 2
     assert broker_server.queues["audit"].durable
 
