@@ -1,0 +1,26 @@
+"""docs/pytest.md documents every fixture, the option and the marker's options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fakebroker.pytest_plugin as plugin
+import fakebroker.testing as testing
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "pytest.md").read_text()
+
+
+def test_every_fixture_is_documented() -> None:
+    missing = [name for name in plugin.__all__ if f"`{name}`" not in DOC]
+    assert missing == []
+
+
+def test_the_option_and_the_marker_options_are_documented() -> None:
+    for word in ("--broker=tcp", "--broker=amqp://", "@pytest.mark.broker("):
+        assert word in DOC
+    for option in ("definitions", "vhost", "users", "clock", "faults"):
+        assert f"- `{option}`" in DOC
+
+
+def test_the_public_testing_module_is_documented() -> None:
+    assert all(f"`{name}`" in DOC for name in testing.__all__)
