@@ -216,6 +216,8 @@ class Channel:
         if queue == REPLY_QUEUE:
             return DeclareOk(REPLY_QUEUE, 0, 1)
         generated = not queue and not passive
+        if generated and (arguments or {}).get("x-queue-type") == "quorum":
+            raise R.server_named_quorum()
         if not queue:
             queue = self._queue_name("") if passive else self.broker.generate_name("amq.gen-")
         ok = self.vhost.declare_queue(
@@ -256,9 +258,8 @@ class Channel:
         """queue.unbind."""
         name = self._queue_name(queue)
         target = self.vhost.queues.get(name)
-        if target is None:
+        if target is None:  # RabbitMQ allows unbind even on another's exclusive queue
             return
-        self.vhost.check_exclusive(target, self.conn)
         self.vhost.unbind(exchange, target, routing_key, arguments or {})
 
     @_closes_on_error

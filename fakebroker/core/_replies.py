@@ -152,6 +152,12 @@ def invalid_property(prop: str, name: str, vhost: str) -> AMQPChannelError:
     )
 
 
+def server_named_quorum() -> AMQPChannelError:
+    return AMQPChannelError(
+        C.PRECONDITION_FAILED, "Cannot declare a server-named queue for type rabbit_quorum_queue"
+    )
+
+
 def no_previous_queue() -> AMQPChannelError:
     return AMQPChannelError(C.NOT_FOUND, "no previously declared queue")
 

@@ -140,9 +140,9 @@ class Vhost:
         """exchange.delete (succeeds when it does not exist)."""
         if name == "":
             raise R.default_exchange_op()
-        exchange = self.exchanges.get(name)
-        if exchange is not None and exchange.name.startswith("amq."):
+        if name.startswith("amq."):
             raise R.system_exchange(name, self.name)
+        exchange = self.exchanges.get(name)
         if exchange is None:
             return
         if if_unused and exchange.bindings:
@@ -219,6 +219,7 @@ class Vhost:
         """queue.declare (``name`` already resolved: never empty here)."""
         if passive:
             queue = self.queue(name, conn)
+            queue.touch()  # even a passive declare restarts x-expires, as RabbitMQ does
             return DeclareOk(name, queue.message_count, queue.consumer_count)
         if name.startswith("amq.") and not generated and name not in self.queues:
             raise R.reserved_prefix("queue", name, self.name)
@@ -258,7 +259,8 @@ class Vhost:
         kind, vh, name = "queue", self.name, queue.name
         check_flag(kind, name, vh, "durable", queue.durable, durable)
         check_flag(kind, name, vh, "auto_delete", queue.auto_delete, auto_delete)
-        check_args_equivalence(kind, name, vh, queue.arguments, arguments, QUEUE_EQUIVALENCE_ARGS)
+        current, received = _typed(queue.arguments), _typed(arguments)
+        check_args_equivalence(kind, name, vh, current, received, QUEUE_EQUIVALENCE_ARGS)
 
     def _check_queue_type(
         self, name: str, queue_type: str, durable: bool, exclusive: bool, auto_delete: bool
@@ -406,6 +408,13 @@ class Vhost:
                 )
                 continue
             target.enqueue(new)
+
+
+def _typed(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Arguments with ``x-queue-type`` defaulted to classic, as RabbitMQ compares them."""
+    if "x-queue-type" in arguments:
+        return arguments
+    return {**arguments, "x-queue-type": "classic"}
 
 
 def destination_bindings(destination: Queue | Exchange) -> set[Binding]:

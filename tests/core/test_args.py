@@ -98,3 +98,49 @@ def test_system_exchanges(conn: Connection) -> None:
     assert (
         info.value.reply_text == "ACCESS_REFUSED - operation not permitted on the default exchange"
     )
+
+
+def test_unbind_allowed_on_anothers_exclusive_queue(broker, conn: Connection) -> None:  # type: ignore[no-untyped-def]
+    ch = conn.open_channel(1)
+    ch.queue_declare("ex", exclusive=True)
+    ch.queue_bind("ex", "amq.direct", "k")
+    other = broker.connect().open_channel(1)
+    other.queue_unbind("ex", "amq.direct", "k")
+    assert not other.closed
+    assert [b.source for b in broker.list_bindings()] == [""]
+
+
+def test_deleting_a_missing_system_exchange_is_refused(conn: Connection) -> None:
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(1).exchange_delete("amq.nothing")
+    assert info.value.text == "deletion of system exchange 'amq.nothing' in vhost '/' not allowed"
+
+
+def test_quorum_queues_cannot_be_server_named(conn: Connection) -> None:
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(1).queue_declare("", durable=True, arguments={"x-queue-type": "quorum"})
+    assert info.value.reply_text == (
+        "PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_quorum_queue"
+    )
+
+
+def test_queue_type_defaults_to_classic_on_redeclare(conn: Connection) -> None:
+    conn.open_channel(1).queue_declare(Q)
+    conn.open_channel(2).queue_declare(Q, arguments={"x-queue-type": "classic"})
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(3).queue_declare(Q, arguments={"x-queue-type": "quorum"})
+    assert info.value.text == (
+        "inequivalent arg 'x-queue-type' for queue 'q' in vhost '/': "
+        "received 'quorum' but current is 'classic'"
+    )
+
+
+def test_passive_declare_restarts_x_expires(broker, clock, conn: Connection) -> None:  # type: ignore[no-untyped-def]
+    ch = conn.open_channel(1)
+    ch.queue_declare(Q, arguments={"x-expires": 1000})
+    for _ in range(3):
+        clock.advance(0.9)
+        ch.queue_declare(Q, passive=True)
+    assert Q in broker.vhost().queues
+    clock.advance(1.0)
+    assert Q not in broker.vhost().queues
