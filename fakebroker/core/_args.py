@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _replies as R
-from ._routing import erlang_float
+from ._routing import amqp_type, erlang_float
 from .errors import AMQPChannelError
 
 #: Queue arguments whose value RabbitMQ 3.10 compares on redeclare.
@@ -36,25 +36,6 @@ QUEUE_EQUIVALENCE_ARGS = (
 EXCHANGE_EQUIVALENCE_ARGS = ("alternate-exchange",)
 
 OVERFLOW_MODES = ("drop-head", "reject-publish", "reject-publish-dlx")
-
-
-def amqp_type(value: Any) -> str:
-    """The AMQP field-table type name RabbitMQ would report for a decoded value."""
-    if value is None:
-        return "void"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "signedint" if -(2**31) <= value < 2**31 else "long"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, (str, bytes)):
-        return "longstr"
-    if isinstance(value, dict):
-        return "table"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return "timestamp"
 
 
 def _fmt_value(value: Any) -> str:
@@ -176,29 +157,31 @@ def _int_arg(args: Mapping[str, Any], key: str, name: str, vhost: str, minimum: 
     return int(value)
 
 
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
 def _str_arg(args: Mapping[str, Any], key: str, name: str, vhost: str) -> str | None:
     if key not in args:
         return None
-    value = args[key]
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if not isinstance(value, str):
-        raise _invalid(key, name, vhost, f"{{unacceptable_type,{amqp_type(value)}}}")
-    return value
+    text = _text(args[key])
+    if text is None:
+        raise _invalid(key, name, vhost, f"{{unacceptable_type,{amqp_type(args[key])}}}")
+    return text
 
 
 def _exchange_name_arg(args: Mapping[str, Any], key: str, name: str, vhost: str) -> str | None:
     if key not in args:
         return None
-    value = args[key]
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if not isinstance(value, str):
+    text = _text(args[key])
+    if text is None:
         raise R.invalid_arg(
-            f"invalid type '{amqp_type(value)}' for arg '{key}' in queue '{name}' "
+            f"invalid type '{amqp_type(args[key])}' for arg '{key}' in queue '{name}' "
             f"in vhost '{vhost}'"
         )
-    return value
+    return text
 
 
 def parse_queue_args(name: str, vhost: str, args: Mapping[str, Any]) -> QueueArgs:

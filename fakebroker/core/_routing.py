@@ -302,7 +302,7 @@ class TopicMatcher(Matcher[D]):
 _VOID = object()
 
 
-def _amqp_type(value: Any) -> str:
+def amqp_type(value: Any) -> str:
     """RabbitMQ's name for the field type a client would encode a value as."""
     if value is None:
         return "void"
@@ -340,7 +340,7 @@ def _timestamp(value: datetime.datetime) -> int:
 
 def _typed(value: Any) -> tuple[str, Hashable]:
     """An inner field as RabbitMQ compares it: (type, value)."""
-    return (_amqp_type(value), _erlang(value))
+    return (amqp_type(value), _erlang(value))
 
 
 def _erlang(value: Any) -> Hashable:
@@ -508,8 +508,8 @@ def _is_list(value: Any) -> bool:
 def _elements(value: Any) -> list[str]:
     """The flat elements of a table (``{Key,Type,Value}``) or array (``{Type,Value}``)."""
     if isinstance(value, Mapping):
-        return [f"{{{_term(str(k))},{_amqp_type(v)},{_term(v)}}}" for k, v in value.items()]
-    return [f"{{{_amqp_type(v)},{_term(v)}}}" for v in value]
+        return [f"{{{_term(str(k))},{amqp_type(v)},{_term(v)}}}" for k, v in value.items()]
+    return [f"{{{amqp_type(v)},{_term(v)}}}" for v in value]
 
 
 def _pretty(value: Any, column: int) -> str:
@@ -534,6 +534,6 @@ def check_headers_binding(arguments: Mapping[str, Any]) -> str | None:
         shown = erlang_binary(mode.encode("utf-8", "surrogatepass"))
         text = f"Invalid x-match field value {shown}; expected all, any, all-with-x, or any-with-x"
     else:
-        head = f"Invalid x-match field type {_amqp_type(mode)} (value "
+        head = f"Invalid x-match field type {amqp_type(mode)} (value "
         text = f"{head}{_pretty(mode, len(head))}); expected longstr"
     return text.encode("latin-1", "replace").decode("utf-8", "replace")
