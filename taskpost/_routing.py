@@ -41,6 +41,10 @@ class Queues:
             self._queues[name] = queue
         return queue
 
+    def all(self) -> list[KombuQueue]:
+        """Every queue known so far (configured, or created by routing)."""
+        return list(self._queues.values())
+
     def configured(self) -> list[KombuQueue]:
         """The queues a worker consumes from by default."""
         if self.conf.task_queues:

@@ -51,7 +51,7 @@ def make_app(*, broker_url: str, **settings: Any) -> App:
 
 
 def _delete_queues(app: App) -> None:
-    queues = list(app.amqp.queues._queues.values())
+    queues = app.amqp.queues.all()
     with app.connection() as conn:
         channel = conn.channel()
         for q in queues:
