@@ -153,12 +153,14 @@ class BrokerHandle(Inspector):
 
     def close(self) -> None:
         """Close the test's connections and servers, then run the finalizers."""
-        self._connections.close_all()
-        for server in self._servers:
-            server.close()
-        self._servers.clear()
-        while self._finalizers:
-            self._finalizers.pop()()
+        try:
+            self._connections.close_all()
+            servers, self._servers = self._servers, []
+            for server in servers:
+                server.close()
+        finally:
+            while self._finalizers:
+                self._finalizers.pop()()
 
 
 def _port_of(url: str) -> int:

@@ -168,12 +168,14 @@ def broker_amqp_url(broker_backend: BrokerHandle | RabbitMQHandle) -> str:
 def fakebroker_celery_config(broker_backend: BrokerHandle | RabbitMQHandle) -> dict[str, Any]:
     """Celery settings for ``celery.contrib.pytest``'s ``celery_config``.
 
-    The broker is ``broker_url``, results travel back over it (``rpc://``)
-    and the default queue is private to the test.
+    The broker is ``broker_url``, results travel back over it (``rpc://``),
+    the default queue is private to the test, and heartbeats are off (on a
+    virtual clock, ``advance()`` past two intervals would end the connection).
     """
     return {
         "broker_url": broker_backend.url,
         "result_backend": "rpc://",
         "task_default_queue": broker_backend.unique("celery"),
         "broker_connection_retry_on_startup": False,
+        "broker_heartbeat": 0,
     }

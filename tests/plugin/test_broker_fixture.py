@@ -202,3 +202,15 @@ def test_serve_shares_the_in_process_broker_with_socket_clients(broker: BrokerHa
     with broker.connection() as kconn:
         assert kconn.SimpleQueue("shared").get(timeout=1).body == b"over tcp"
     assert broker.serve() == url
+
+
+def test_advancing_past_missed_heartbeats_ends_the_connection(broker: BrokerHandle) -> None:
+    quiet = broker.connection()
+    beating = broker.connection(heartbeat=10)
+    for conn in (quiet, beating):
+        conn.SimpleQueue("q").put("a")
+    broker.clock.advance(100)  # no frames from the clients for 100 virtual seconds
+    quiet.SimpleQueue("q").put("b")
+    with pytest.raises(OSError):  # the broker hung up, as RabbitMQ does (no close frame)
+        beating.SimpleQueue("q").get(timeout=1)
+    assert [m.body for m in broker.messages("q")] == [b"a", b"a", b"b"]
