@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,9 +31,25 @@ def test_readme_has_the_client_examples() -> None:
     assert {"kombu, in-process", "Celery", "taskpost"} <= set(BLOCKS)
 
 
-@pytest.mark.parametrize("title", sorted(BLOCKS))
+PYTEST_SECTION = "pytest: the `broker` fixture"
+
+
+@pytest.mark.parametrize("title", sorted(set(BLOCKS) - {PYTEST_SECTION}))
 def test_readme_example_runs(title: str) -> None:
     exec(compile(BLOCKS[title], f"README.md:{title}", "exec"), {"__name__": "readme"})
+
+
+def test_readme_pytest_example_passes(tmp_path: Path) -> None:
+    (tmp_path / "test_readme_example.py").write_text(BLOCKS[PYTEST_SECTION])
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:
