@@ -1,0 +1,3 @@
+"""Suite-wide: the plugin tests drive inner pytest runs with ``pytester``."""
+
+pytest_plugins = ["pytester"]
