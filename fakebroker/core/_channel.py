@@ -180,8 +180,9 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> None:
         """exchange.bind."""
-        if destination == "":
+        if destination == "" or source == "":
             raise R.default_exchange_op()
+        self.vhost.exchange(source)  # RabbitMQ names a missing source before the destination
         dest = self.vhost.exchange(destination)
         self.vhost.bind(source, dest, routing_key, dict(arguments or {}))
 
@@ -244,6 +245,9 @@ class Channel:
         """queue.bind."""
         if not routing_key and not queue:
             routing_key = self._queue_name("")
+        if exchange == "":
+            raise R.default_exchange_op()
+        self.vhost.exchange(exchange)  # RabbitMQ names a missing exchange before the queue
         target = self._queue(queue)
         self.vhost.bind(exchange, target, routing_key, dict(arguments or {}))
 

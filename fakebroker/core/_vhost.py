@@ -16,7 +16,7 @@ from ._args import (
 from ._deadletter import dead_letter_message, is_cycle
 from ._exchange import Binding, Exchange
 from ._queue import Queue
-from ._routing import check_headers_binding, matcher_for
+from ._routing import amqp_type, check_headers_binding, matcher_for
 from ._store import Entry
 from .message import DeclareOk, Message
 
@@ -116,6 +116,12 @@ class Vhost:
         current = self.exchanges.get(name)
         if current is None and name.startswith("amq."):
             raise R.reserved_prefix("exchange", name, self.name)
+        alternate = arguments.get("alternate-exchange")
+        if current is None and alternate is not None and not isinstance(alternate, (str, bytes)):
+            raise R.invalid_arg(
+                f"invalid type '{amqp_type(alternate)}' for arg 'alternate-exchange' "
+                f"in exchange '{name}' in vhost '{self.name}'"
+            )
         if current is None:
             self._add_exchange(
                 name,

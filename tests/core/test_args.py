@@ -26,6 +26,10 @@ INVALID = [
     ({"x-dead-letter-exchange": 5}, "invalid type 'signedint' for arg 'x-dead-letter-exchange' in queue 'q' in vhost '/'"),
     ({"x-dead-letter-routing-key": "k"}, "invalid arg 'x-dead-letter-routing-key' for queue 'q' in vhost '/': routing_key_but_no_dlx_defined"),
     ({"x-delivery-limit": 3}, "invalid arg 'x-delivery-limit' for queue 'q' in vhost '/' of queue type rabbit_classic_queue"),
+    ({"x-message-ttl": 315360000001}, "invalid arg 'x-message-ttl' for queue 'q' in vhost '/': {value_too_large,315360000001}"),
+    ({"x-expires": 1099511627776}, "invalid arg 'x-expires' for queue 'q' in vhost '/': {value_too_large,1099511627776}"),
+    ({"x-queue-mode": "foo"}, "invalid arg 'x-queue-mode' for queue 'q' in vhost '/': \"unsupported queue mode 'foo'\""),
+    ({"x-queue-mode": 5}, "invalid arg 'x-queue-mode' for queue 'q' in vhost '/': {unacceptable_type,signedint}"),
 ]  # fmt: skip
 
 

@@ -213,3 +213,26 @@ def test_empty_queue_name_means_last_declared(ch: Channel) -> None:
     ch.basic_publish("", ok.queue, b"m")
     got = ch.basic_get("")
     assert got is not None and got.message.body == b"m"
+
+
+def test_bind_names_the_missing_exchange_before_the_queue(conn: Connection) -> None:
+    """RabbitMQ 3.10.8: queue.bind with both missing says 'no exchange'; exchange.bind names the source."""
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(1).queue_bind("nope-q", "nope-x", "k")
+    assert (info.value.code, info.value.text) == (404, "no exchange 'nope-x' in vhost '/'")
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(2).exchange_bind("nope-dst", "nope-src", "k")
+    assert info.value.text == "no exchange 'nope-src' in vhost '/'"
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(3).queue_bind("nope-q", "", "k")
+    assert info.value.code == 403
+
+
+def test_alternate_exchange_must_be_a_string(ch: Channel) -> None:
+    """RabbitMQ 3.10.8 refuses a non-string alternate-exchange with 406."""
+    with pytest.raises(AMQPChannelError) as info:
+        ch.exchange_declare("x", "direct", arguments={"alternate-exchange": 5})
+    assert (info.value.code, info.value.text) == (
+        406,
+        "invalid type 'signedint' for arg 'alternate-exchange' in exchange 'x' in vhost '/'",
+    )
