@@ -149,7 +149,8 @@ class Backend:
     def expect(self, key: str, actual: Any, expected: Any) -> None:
         """Record ``actual`` and assert it equals ``expected`` (both normalised)."""
         self.record(key, actual)
-        assert self.trace[key] == normalise(plain(expected), self.token), key
+        got, want = self.trace[key], normalise(plain(expected), self.token)
+        assert got == want, f"{key}: {got!r} != {want!r}"
 
     # --- connections -------------------------------------------------------
 
@@ -374,3 +375,15 @@ def xdeclare(
         (0, name, type, passive, durable, auto_delete, internal, False, arguments or {}),
         wait=spec.Exchange.DeclareOk,
     )
+
+
+def E(code: int, text: str, method: tuple[int, int], closed: str = "channel") -> dict[str, Any]:
+    """The expected error record of :meth:`Backend.error`."""
+    return {"code": code, "text": text, "method": list(method), "closed": closed}
+
+
+LOCKED = (
+    "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '{q}' in vhost '/'. "
+    "It could be originally declared on another connection or the exclusive property value "
+    "does not match that of the original declaration."
+)

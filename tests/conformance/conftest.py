@@ -31,7 +31,9 @@ import pytest
 
 import fakebroker.transport as fbt
 
-from ._harness import BACKENDS, RABBITMQ_VERSION, Backend, rabbitmq_url, reachable
+pytest.register_assert_rewrite("tests.conformance._harness")
+
+from ._harness import BACKENDS, RABBITMQ_VERSION, Backend, rabbitmq_url, reachable  # noqa: E402
 
 TRACES = Path(__file__).resolve().parents[2] / "fixtures" / "conformance" / "traces"
 _BACKEND_TOKEN = re.compile(r"(?:(?<=\[)|-)(?:inproc|tcp|rabbitmq)(?=-|\])")
