@@ -7,6 +7,8 @@ Fixtures
     ``broker_url``     ``broker_backend.url``
     ``broker_amqp_url`` an ``amqp://`` URL of the same broker, for pika and aio-pika
     ``fakebroker_celery_config``  a ``celery_config`` for ``celery.contrib.pytest``
+    ``taskpost_app``   a taskpost ``App`` on ``broker_url`` (its queues deleted afterwards)
+    ``taskpost_worker`` a threaded taskpost worker of ``taskpost_app`` for the test
 
 Option ``--broker=inproc|tcp|amqp://USER:PASS@HOST:PORT/VHOST`` and marker
 ``@pytest.mark.broker(definitions=, vhost=, users=, clock=, faults=)``: see
@@ -32,6 +34,8 @@ __all__ = [
     "broker_server",
     "broker_url",
     "fakebroker_celery_config",
+    "taskpost_app",
+    "taskpost_worker",
 ]
 
 BACKENDS = ("inproc", "tcp")
@@ -179,3 +183,21 @@ def fakebroker_celery_config(broker_backend: BrokerHandle | RabbitMQHandle) -> d
         "broker_connection_retry_on_startup": False,
         "broker_heartbeat": 0,
     }
+
+
+@pytest.fixture
+def taskpost_app(broker_url: str) -> Iterator[Any]:
+    """A :class:`taskpost.App` on the active backend, closed (queues deleted) after the test."""
+    from taskpost.testing import app_context
+
+    with app_context(broker_url=broker_url) as app:
+        yield app
+
+
+@pytest.fixture
+def taskpost_worker(taskpost_app: Any) -> Iterator[Any]:
+    """A taskpost worker running ``taskpost_app``'s queues in a thread during the test."""
+    from taskpost.testing import worker_context
+
+    with worker_context(taskpost_app) as worker:
+        yield worker
