@@ -120,11 +120,18 @@ class Channel:
         self.unacked.clear()
         self._tx_acks.clear()
         self._tx_publishes.clear()
+        queues = []
         for consumer in list(self.consumers.values()):
-            consumer.queue.remove_consumer(consumer)
+            queues.append(consumer.queue)
+            consumer.queue.remove_consumer(consumer, dispatch=False)
         self.consumers.clear()
+        # RabbitMQ requeues the channel's unacked messages before the queue
+        # delivers to its other consumers, so they get the requeued ones first.
         for item in sorted(pending, key=lambda p: p.entry.seq):
             item.queue.requeue(item.entry)
+        for queue in queues:
+            if queue.consumers and not queue.deleted:
+                queue.dispatch()
 
     def _close_by_server(self, error: AMQPError) -> None:
         self.teardown()

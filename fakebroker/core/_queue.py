@@ -375,14 +375,19 @@ class Queue:
             self._expires_timer = None
         self.dispatch()
 
-    def remove_consumer(self, consumer: Consumer) -> None:
-        """Unsubscribe; an auto-delete queue goes with its last consumer."""
+    def remove_consumer(self, consumer: Consumer, *, dispatch: bool = True) -> None:
+        """Unsubscribe; an auto-delete queue goes with its last consumer.
+
+        ``dispatch=False``: the caller dispatches later (a closing channel
+        first requeues its unacked messages, as RabbitMQ does).
+        """
         try:
             self.consumers.remove(consumer)
         except ValueError:
             return
         if self.consumers:
-            self.dispatch()
+            if dispatch:
+                self.dispatch()
             return
         if self.auto_delete and self._had_consumer:
             self.vhost.delete_queue_object(self, reason="auto_delete")

@@ -278,3 +278,26 @@ def test_default_consumer_timeout_is_thirty_minutes(clock, conn: Connection) -> 
     assert not ch.closed
     clock.advance(60.1)
     assert len(drain(conn, ChannelClosed)) == 1
+
+
+@pytest.mark.parametrize("sac", [False, True])
+def test_closing_channel_requeues_before_other_consumers_get_more(
+    broker: Broker, sac: bool
+) -> None:
+    """RabbitMQ 3.10.8: the closing channel's unacked message is requeued first, so the
+    remaining consumer gets u0, u1, u2 in order (found by the conformance suite)."""
+    conn_a = broker.connect(name="a")
+    conn_b = broker.connect(name="b")
+    ca, cb = conn_a.open_channel(1), conn_b.open_channel(1)
+    ca.queue_declare("q", arguments={"x-single-active-consumer": True} if sac else None)
+    ca.basic_qos(prefetch_count=1)
+    ca.basic_consume("q", "A")
+    cb.basic_qos(prefetch_count=1 if not sac else 0)
+    publish_n(ca, "q", 1)
+    cb.basic_consume("q", "B", no_ack=True)
+    ca.basic_publish("", "q", b"m2")
+    ca.basic_publish("", "q", b"m3")
+    drain(conn_b, Deliver)
+    ca.close()
+    got = [e.message.body for e in drain(conn_b, Deliver)]  # type: ignore[union-attr]
+    assert got[0] == b"m1"
