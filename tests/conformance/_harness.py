@@ -387,3 +387,42 @@ LOCKED = (
     "It could be originally declared on another connection or the exclusive property value "
     "does not match that of the original declaration."
 )
+
+
+def fill(b: Backend, ch: Any, queue: str, bodies: list[str], **props: Any) -> None:
+    """Publish ``bodies`` to ``queue`` (default exchange) and wait until they are all there."""
+    before = ch.queue_declare(queue, passive=True).message_count
+    for body in bodies:
+        publish(ch, "", queue, body, **props)
+    b.eventually(
+        lambda: ch.queue_declare(queue, passive=True).message_count >= before + len(bodies)
+    )
+
+
+def confirmed(events: list[tuple[Any, ...]]) -> dict[str, list[int]]:
+    """Publisher confirms as the sets of acked and nacked tags (multiple=true expanded)."""
+    acked: set[int] = set()
+    nacked: set[int] = set()
+    done: set[int] = set()
+    top = max([e[1] for e in events if e[0] in ("ack", "nack")], default=0)
+    for event in events:
+        if event[0] not in ("ack", "nack"):
+            continue
+        tags = range(1, event[1] + 1) if event[2] else [event[1]]
+        for tag in tags:
+            if tag not in done and tag <= top:
+                (acked if event[0] == "ack" else nacked).add(tag)
+                done.add(tag)
+    return {"acked": sorted(acked), "nacked": sorted(nacked)}
+
+
+def nack(ch: Any, delivery_tag: int, *, multiple: bool = False, requeue: bool = True) -> None:
+    """basic.nack (py-amqp has no method for it)."""
+    from amqp import spec
+
+    ch.send_method(spec.Basic.Nack, "Lbb", (delivery_tag, multiple, requeue))
+
+
+def sync(ch: Any) -> None:
+    """A harmless synchronous round trip (surfaces asynchronous channel errors)."""
+    xdeclare(ch, "amq.direct", "direct", passive=True)
