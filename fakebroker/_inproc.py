@@ -163,6 +163,8 @@ class Pipe:
         with self._lock:
             note_thread(broker)
             self.engine = factory(broker=broker, peer=self.peer, local=local)
+            if self._reset:
+                raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
             self.engine.wakeup = self._on_wakeup
             _register_pipe(broker, self)
 
@@ -172,6 +174,8 @@ class Pipe:
         """Deliver client bytes to the engine; raises BrokenPipeError once closed."""
         with self._lock:
             note_thread(self.broker)
+            if self._reset and not self._closed:
+                raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
             if self._closed or self.engine.closed:
                 raise BrokenPipeError(errno.EPIPE, "fakebroker pipe closed")
             self.engine.receive_data(bytes(data))
@@ -197,6 +201,8 @@ class Pipe:
                 self._service()
                 if self._inbox:
                     return self._take(n)
+                if self._reset and not self._closed:
+                    raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
                 if self._closed or self.engine.closed:
                     return b""
                 if not self._wait(deadline, timeout):
@@ -252,6 +258,11 @@ class Pipe:
             self._cond.notify_all()
 
     # internals (lock held) ----------------------------------------------------
+
+    @property
+    def _reset(self) -> bool:
+        """A fault reset the connection: reads and writes fail as on a reset socket."""
+        return bool(getattr(self.engine, "reset_requested", False))
 
     def _on_wakeup(self) -> None:
         with self._lock:

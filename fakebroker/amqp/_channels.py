@@ -21,11 +21,12 @@ from pamqp import commands as C
 
 from fakebroker.core import AMQPChannelError, AMQPError, Channel, Connection, Message
 
+from . import _faults as F
 from ._codec import decode_method
 from ._content import Assembler, Command
 from ._dispatch import HANDLERS, Reply
 from ._errors import ProtocolError, channel_error, command_invalid, octets, unexpected_frame
-from ._wire import FRAME_HEARTBEAT, FRAME_METHOD, Frame
+from ._wire import FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, Frame
 
 __all__ = ["ChannelsMixin"]
 
@@ -80,6 +81,8 @@ class ChannelsMixin:
         command = chan.assembler.feed(frame)
         if command is not None:
             self._on_command(frame.channel, chan, command)
+        elif frame.type == FRAME_HEADER:
+            F.on_content_header(self, frame.channel, chan.assembler.pending)  # type: ignore[arg-type]
 
     def _on_unopened(self, frame: Frame) -> None:
         if frame.type != FRAME_METHOD:
@@ -110,6 +113,8 @@ class ChannelsMixin:
     def _on_command(self, number: int, chan: _Chan, command: Command) -> None:
         method = command.method
         try:
+            if F.on_command(self, number, chan, command):  # type: ignore[arg-type]
+                return
             reply = self._run(number, chan, command)
         except AMQPError as error:
             error.class_id, error.method_id = _ids(method)
@@ -117,7 +122,8 @@ class ChannelsMixin:
                 raise
             self._close_channel(number, error)
             return
-        self._send_reply(number, reply)
+        if not F.after_command(self, number, chan, command):  # type: ignore[arg-type]
+            self._send_reply(number, reply)
 
     def _run(self, number: int, chan: _Chan, command: Command) -> Reply:
         method = command.method

@@ -34,18 +34,22 @@ from pamqp import base
 from pamqp import commands as C
 
 from fakebroker.core import AMQPError, Broker, Connection, Message, Timer
+from fakebroker.core.events import Blocked
 
+from . import _faults as F
 from . import _handshake as H
 from ._channels import ChannelsMixin, _Chan, _kw
 from ._codec import HEARTBEAT_FRAME, content_frames, decode_method, encode_method, header_payload
 from ._errors import ProtocolError, channel_error, command_invalid, octets, unexpected_frame
 from ._events import send_event
+from ._faults import Shaper
 from ._heartbeat import Heartbeats
 from ._wire import FRAME_HEARTBEAT, FRAME_METHOD, Frame, FrameReader
 
 __all__ = ["Engine"]
 
 INTERNAL_ERROR_TEXT = "INTERNAL_ERROR"
+_PUBLISH_ID = (C.Basic.Publish.index).to_bytes(4, "big")
 
 
 class State(enum.Enum):
@@ -96,6 +100,16 @@ class Engine(ChannelsMixin):
         self._login: tuple[str, dict[str, Any], frozenset[str]] = ("", {}, frozenset())
         self._heartbeats: Heartbeats | None = None
         self._timer: Timer | None = broker.clock.call_later(handshake_timeout, self._on_deadline)
+        # fault injection (_faults.py) and resource alarms
+        self._faults = broker.faults
+        #: True when a fault asks the front to reset the transport (abort, not close).
+        self.reset_requested = False
+        self._frozen = False
+        self._held: Frame | None = None
+        self._blocked_sent = False
+        self._shaper: Shaper | None = None
+        self._confirm_info: dict[tuple[int, int], tuple[str, str]] = {}
+        F.on_open(self)
 
     # -- the front's API --------------------------------------------------------------------
 
@@ -116,6 +130,7 @@ class Engine(ChannelsMixin):
         if not data:
             self._finish()
             return
+        data, rest, cut = F.cut_input(self, data)
         self._bytes_in += len(data)
         if self.state is State.DYING or self._stalled:
             return
@@ -126,14 +141,18 @@ class Engine(ChannelsMixin):
         finally:
             self._busy = False
         self._guarded(self._drain)
+        if cut is not None and F.apply(self, cut) and self._frozen:
+            self._reader.feed(rest)
 
     def data_to_send(self) -> bytes:
         """Every pending output byte (possibly ``b""``)."""
         if not self._busy:
             self._guarded(self._drain)
-        data = b"".join(self._out)
-        self._out.clear()
-        return data
+        if self._frozen:
+            return b""
+        chunks = F.shape(self, self._out)
+        self._out = []
+        return b"".join(chunks)
 
     def connection_lost(self) -> None:
         """The transport died: tear the core connection down."""
@@ -228,7 +247,7 @@ class Engine(ChannelsMixin):
     # -- input ------------------------------------------------------------------------------
 
     def _process(self) -> None:
-        while self.state not in (State.CLOSED, State.DYING) and not self._stalled:
+        while self.state not in (State.CLOSED, State.DYING) and not (self._stalled or self._frozen):
             if self.state is State.HEADER:
                 header = self._reader.take(8)
                 if header is None:
@@ -236,15 +255,40 @@ class Engine(ChannelsMixin):
                 self._on_protocol_header(header)
                 continue
             try:
-                frame = self._reader.next_frame()
+                frame = self._next_frame()
             except ProtocolError as error:
                 self._stalled = self._reader.broken
                 self._fail(error)
                 continue
-            if frame is None:
+            if frame is None or self._hold_publish(frame):
                 return
-            self._on_frame(frame)
+            if not F.on_frame(self, frame):
+                self._on_frame(frame)
             self._drain()
+
+    def _next_frame(self) -> Frame | None:
+        frame, self._held = self._held, None
+        return frame if frame is not None else self._reader.next_frame()
+
+    def _hold_publish(self, frame: Frame) -> bool:
+        """A resource alarm: stop reading at a basic.publish (connection.blocked once)."""
+        if not self.broker.alarms or self.state is not State.RUNNING:
+            return False
+        if frame.type != FRAME_METHOD or frame.payload[:4] != _PUBLISH_ID:
+            return False
+        self._held = frame
+        if not self._blocked_sent:
+            self._blocked_sent = True
+            send_event(self, Blocked(reason=f"low on {sorted(self.broker.alarms)[0]}"))
+        return True
+
+    def _resume(self) -> None:
+        """Go on reading after an alarm cleared or a stall ended."""
+        busy, self._busy = self._busy, True
+        try:
+            self._guarded(self._process)
+        finally:
+            self._busy = busy
 
     def _on_protocol_header(self, header: bytes) -> None:
         if header not in H.ACCEPTED_HEADERS:

@@ -16,6 +16,8 @@ from pamqp import commands as C
 
 from fakebroker.core import events as E
 
+from . import _faults as F
+
 if TYPE_CHECKING:
     from ._engine import Engine
 
@@ -27,6 +29,7 @@ __all__ = ["send_event"]
 
 def _deliver(eng: Engine, ev: Any) -> None:
     if eng._live(ev.channel):
+        fault = F.delivery_fault(eng, ev)
         method = C.Basic.Deliver(
             consumer_tag=ev.consumer_tag,
             delivery_tag=ev.delivery_tag,
@@ -35,6 +38,8 @@ def _deliver(eng: Engine, ev: Any) -> None:
             routing_key=ev.routing_key,
         )
         eng._send_content(ev.channel, method, ev.message)
+        if fault is not None:
+            F.after_delivery(eng, ev, fault)
 
 
 def _return(eng: Engine, ev: Any) -> None:
@@ -49,7 +54,7 @@ def _return(eng: Engine, ev: Any) -> None:
 
 
 def _confirm_ack(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel):
+    if eng._live(ev.channel) and not F.on_confirm(eng, ev):
         eng._send(ev.channel, C.Basic.Ack(delivery_tag=ev.delivery_tag, multiple=ev.multiple))
 
 
@@ -77,11 +82,15 @@ def _connection_closed(eng: Engine, ev: Any) -> None:
 def _blocked(eng: Engine, ev: Any) -> None:
     if eng._capable("connection.blocked"):
         eng._send(0, C.Connection.Blocked(reason=ev.reason))
+        eng._blocked_sent = True
 
 
 def _unblocked(eng: Engine, ev: Any) -> None:
-    if eng._capable("connection.blocked"):
+    if eng._capable("connection.blocked") and eng._blocked_sent:
         eng._send(0, C.Connection.Unblocked())
+    eng._blocked_sent = False
+    if eng._held is not None:
+        eng._resume()
 
 
 _EVENTS: dict[type, Callable[[Engine, Any], None]] = {

@@ -9,8 +9,9 @@ import itertools
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import _lifecycle
 from . import _replies as R
 from ._connection import Connection
 from ._exchange import Exchange
@@ -21,6 +22,9 @@ from ._vhost import Vhost
 from .clock import Clock, SystemClock
 from .journal import Journal
 from .message import Message
+
+if TYPE_CHECKING:
+    from ..faults import Faults
 
 __all__ = ["DEFAULT_CONSUMER_TIMEOUT", "BindingInfo", "Broker", "QueueInfo"]
 
@@ -90,6 +94,9 @@ class Broker:
         self.reply_to = ReplyTo(broker=self)
         self._message_ids = itertools.count(1)
         self._connection_ids = itertools.count(1)
+        #: Resource alarms in force ("memory", "disk"): publishers block (see ``raise_alarm``).
+        self.alarms: set[str] = set()
+        self._faults: Faults | None = None
         for name in vhosts:
             self.add_vhost(name)
 
@@ -177,6 +184,27 @@ class Broker:
                 conn.close_forced(reason)
                 return True
         return False
+
+    # -- faults (fakebroker/core/_lifecycle.py, fakebroker/faults) ----------------------------
+
+    @property
+    def faults(self) -> Faults:
+        """The fault plan every front's engines apply (docs/faults.md)."""
+        if self._faults is None:
+            self._faults = _lifecycle.make_faults(self)
+        return self._faults
+
+    def restart(self) -> None:
+        """Restart: connections closed (320); only durable entities and persistent messages stay."""
+        _lifecycle.restart(self)
+
+    def raise_alarm(self, resource: str = "memory") -> None:
+        """A resource alarm: each connection blocks at its next publish until it clears."""
+        _lifecycle.raise_alarm(self, resource)
+
+    def clear_alarm(self, resource: str | None = None) -> None:
+        """Clear one alarm (all when None); blocked connections resume."""
+        _lifecycle.clear_alarm(self, resource)
 
     # -- identifiers ------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import struct
 from typing import TYPE_CHECKING
 
 from .._inproc import SHUTDOWN_TEXT, EngineFactory, EngineLike, default_engine_factory, note_thread
@@ -248,7 +250,9 @@ class _ClientConnection(asyncio.Protocol):
             return
         if data and not transport.is_closing():
             transport.write(data)
-        if closed:
+        if closed and getattr(engine, "reset_requested", False):
+            self.reset()
+        elif closed:
             transport.close()
         self.server.rearm()
 
@@ -263,6 +267,16 @@ class _ClientConnection(asyncio.Protocol):
             self._flush()
         else:
             transport.close()
+
+    def reset(self) -> None:
+        """A fault: abort with a TCP reset (SO_LINGER 0), as a crashed peer's socket."""
+        if self.transport is None or self._lost:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
     def abort(self) -> None:
         """Drop the socket now."""

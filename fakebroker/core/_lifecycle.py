@@ -1,0 +1,93 @@
+"""Broker-wide faults: a restart, and resource alarms (sans-I/O).
+
+Rules (RabbitMQ 3.10):
+- a restart closes every connection with 320 CONNECTION_FORCED (their
+  unacked deliveries go back to their queues, redelivered); afterwards only
+  durable exchanges and durable queues exist, and a durable queue keeps only
+  its persistent messages (delivery_mode 2);
+- a resource alarm blocks each connection at its next basic.publish: the
+  engine stops reading it and sends connection.blocked (to clients with the
+  ``connection.blocked`` capability); connections that only consume go on;
+- when the last alarm clears, every connection gets an ``Unblocked`` event:
+  blocked ones send connection.unblocked and resume reading.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .events import Unblocked
+
+if TYPE_CHECKING:
+    from ..faults import Faults
+    from ._queue import Queue
+    from ._vhost import Vhost
+    from .broker import Broker
+
+__all__ = ["SHUTDOWN_TEXT", "clear_alarm", "make_faults", "raise_alarm", "restart"]
+
+#: The reply text RabbitMQ gives clients when it shuts down.
+SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
+
+
+def make_faults(broker: Broker) -> Faults:
+    """The broker's fault plan (``fakebroker.faults.Faults``), empty."""
+    from ..faults import Faults
+
+    return Faults(broker=broker)
+
+
+def restart(broker: Broker) -> None:
+    """Close every connection (320), then keep only what a restart keeps."""
+    for conn in list(broker.connections):
+        conn.close_forced(SHUTDOWN_TEXT)
+    broker.alarms.clear()
+    for vhost in broker.vhosts.values():
+        broker.journal.record("fault", vhost.name, action="restart")
+        _restart_vhost(vhost)
+
+
+def _restart_vhost(vhost: Vhost) -> None:
+    for queue in list(vhost.queues.values()):
+        if queue.durable:
+            _keep_persistent(queue)
+        else:
+            vhost.delete_queue_object(queue, reason="restart")
+    for exchange in list(vhost.exchanges.values()):
+        if not exchange.durable and not exchange.deleted:
+            vhost._drop_exchange(exchange)
+
+
+def _keep_persistent(queue: Queue) -> None:
+    journal = queue.vhost.broker.journal
+    queue.ready_bytes = 0
+    for entry in queue.store.drain():
+        if entry.msg.persistent:
+            queue.store.push(entry)
+            queue.ready_bytes += len(entry.msg.body)
+        else:
+            journal.record(
+                "deleted", queue.vhost.name, queue=queue.name, msg=entry.msg, reason="restart"
+            )
+    queue._arm_ttl()
+
+
+def raise_alarm(broker: Broker, resource: str) -> None:
+    """A ``resource`` alarm ("memory", "disk") goes into force."""
+    broker.alarms.add(resource)
+    for vhost in broker.vhosts:
+        broker.journal.record("fault", vhost, action="alarm", resource=resource)
+
+
+def clear_alarm(broker: Broker, resource: str | None) -> None:
+    """Clear one alarm (every alarm when None); the last one unblocks every connection."""
+    if not broker.alarms:
+        return
+    if resource is None:
+        broker.alarms.clear()
+    else:
+        broker.alarms.discard(resource)
+    if broker.alarms:
+        return
+    for conn in list(broker.connections):
+        conn.emit(Unblocked())

@@ -1,0 +1,268 @@
+"""``broker.faults``: the fault plan of one broker, and the API to write it.
+
+Every builder adds one :class:`~fakebroker.faults.Rule` and returns it; the
+engines of every front (in-process and TCP) consult the plan at their fault
+points.  Each firing is written to the broker's journal as a ``fault`` entry.
+
+    broker.faults.drop_connection(on="basic.publish", nth=3, when="after_route")
+    with broker.faults.active():
+        broker.faults.nack_confirms(routing_key="orders.*", every=2)
+        ...                                   # rules added here go on exit
+    broker.faults.clear()
+
+Match keywords every builder takes: ``connection`` (a pattern over the
+connection's name or its client-given ``connection_name``), ``channel``,
+``exchange``, ``queue``, ``routing_key``, the counts ``nth`` / ``every`` /
+``after`` / ``probability`` and ``times`` (default 1, or unlimited with
+``every``, ``after`` or ``probability``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._lock import lock_for
+from ._rules import Hit, Rule
+
+if TYPE_CHECKING:
+    from ..core import Broker
+
+__all__ = ["Faults"]
+
+#: ``when=`` of drop_connection / close_connection / stall -> the fault point.
+WHEN = {
+    "before": "method_received",
+    "frame": "frame_received",
+    "after_route": "message_routed",
+    "mid_publish": "content_header_received",
+    "deliver": "delivery_sending",
+}
+_PUBLISH_POINTS = ("message_routed", "content_header_received")
+
+
+class Faults:
+    """The fault plan of one broker: rules, a seeded RNG, and the builders."""
+
+    def __init__(self, *, broker: Broker, seed: int = 0) -> None:
+        self.broker = broker
+        self._rules: list[Rule] = []
+        self._points: frozenset[str] = frozenset()
+        self.seed = seed
+        self.rng = random.Random(seed)
+
+    # -- the plan ---------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rules in force, in the order they are tried."""
+        return tuple(self._rules)
+
+    def add(self, rule: Rule) -> Rule:
+        """Put ``rule`` in force."""
+        with lock_for(self.broker):
+            self._rules.append(rule)
+            self._reindex()
+        return rule
+
+    def load(self, plan: Iterable[Rule | Mapping[str, Any]]) -> list[Rule]:
+        """Add every rule of ``plan`` (rules, or ``Rule`` keyword dictionaries)."""
+        return [self.add(r if isinstance(r, Rule) else Rule(**dict(r))) for r in plan]
+
+    def remove(self, rule: Rule) -> None:
+        """Take ``rule`` out of force (a no-op if it is not)."""
+        with lock_for(self.broker):
+            if rule in self._rules:
+                self._rules.remove(rule)
+                self._reindex()
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        with lock_for(self.broker):
+            self._rules.clear()
+            self._reindex()
+
+    def reseed(self, seed: int) -> None:
+        """Restart the RNG behind ``probability=`` with ``seed``."""
+        self.seed = seed
+        self.rng = random.Random(seed)
+
+    @contextlib.contextmanager
+    def active(self, *rules: Rule | Mapping[str, Any]) -> Iterator[Faults]:
+        """Rules in force for a ``with`` block: ``rules``, and any added inside it."""
+        before = set(self._rules)
+        self.load(rules)
+        try:
+            yield self
+        finally:
+            for rule in [r for r in self._rules if r not in before]:
+                self.remove(rule)
+
+    def _reindex(self) -> None:
+        self._points = frozenset(r.point for r in self._rules if not r.exhausted)
+
+    # -- what the engines call (broker lock held) -------------------------------------------
+
+    def armed(self, point: str) -> bool:
+        """Whether any live rule waits at ``point`` (cheap: engines ask at every point)."""
+        return point in self._points
+
+    def fire(self, hit: Hit) -> list[Rule]:
+        """The rules that fire on ``hit`` (each firing journaled)."""
+        fired = [r for r in list(self._rules) if r.matches(hit) and r.decide(self.rng)]
+        for rule in fired:
+            self.broker.journal.record(
+                "fault",
+                hit.vhost,
+                exchange=hit.exchange,
+                routing_key=hit.routing_key,
+                queue=hit.queue,
+                action=rule.action,
+                point=hit.point,
+                connection=hit.connection,
+                channel=hit.channel,
+                method=hit.method,
+                rule=rule,
+            )
+        if any(r.exhausted for r in fired):
+            self._reindex()
+        return fired
+
+    # -- connection faults ------------------------------------------------------------------
+
+    def drop_connection(
+        self,
+        *,
+        on: str | None = None,
+        when: str = "before",
+        holding: int | None = None,
+        after_bytes: int | None = None,
+        **match: Any,
+    ) -> Rule:
+        """Reset the transport (TCP: abort; in-process: ConnectionResetError).
+
+        ``when``: ``"before"`` the method ``on`` is handled, ``"after_route"``
+        (a publish routed, its confirm not sent), ``"mid_publish"`` (content
+        header received, body not), ``"frame"`` (any frame), ``"deliver"``
+        (right after a delivery goes out); ``holding=N``: once the connection
+        holds N unacked deliveries; ``after_bytes=N``: after N bytes received.
+        """
+        if after_bytes is not None:
+            return self._add("drop", "bytes_received", on, bytes=after_bytes, **match)
+        if holding is not None:
+            return self._add("drop", "delivery_sending", on, holding=holding, **match)
+        point = _point(when)
+        if on is None and point in _PUBLISH_POINTS:
+            on = "basic.publish"
+        return self._add("drop", point, on, **match)
+
+    def refuse_connections(self, n: int = 1, **match: Any) -> Rule:
+        """Refuse the next ``n`` connections (TCP: reset at accept; in-process: refused)."""
+        return self._add("refuse", "connection_opening", None, times=n, **match)
+
+    def close_connection(
+        self,
+        *,
+        on: str | None = None,
+        when: str = "before",
+        code: int = 320,
+        text: str | None = None,
+        **match: Any,
+    ) -> Rule:
+        """connection.close from the server (default 320 CONNECTION_FORCED)."""
+        text = text or "broker forced connection closure with reason 'fault injected'"
+        return self._add("close_connection", _point(when), on, code=code, text=text, **match)
+
+    def stall(
+        self,
+        *,
+        on: str | None = None,
+        when: str = "frame",
+        duration: float | None = None,
+        **match: Any,
+    ) -> Rule:
+        """Stop reading and writing (heartbeats stop too), for ``duration`` s or for good."""
+        return self._add("stall", _point(when), on, delay=duration, **match)
+
+    def latency(self, delay: float, **match: Any) -> Rule:
+        """Hold every frame the broker sends ``delay`` seconds (broker clock)."""
+        match.setdefault("times", None)
+        return self._add("latency", "frame_sending", None, delay=delay, **match)
+
+    def bandwidth(self, rate: float, **match: Any) -> Rule:
+        """Send at most ``rate`` bytes per second (broker clock)."""
+        match.setdefault("times", None)
+        return self._add("bandwidth", "frame_sending", None, rate=rate, **match)
+
+    # -- publish faults ---------------------------------------------------------------------
+
+    def nack_confirms(self, **match: Any) -> Rule:
+        """Send basic.nack instead of basic.ack (the message stays routed)."""
+        return self._add("nack", "confirm_sending", None, **match)
+
+    def delay_confirms(self, delay: float, **match: Any) -> Rule:
+        """Send confirms ``delay`` seconds late (broker clock)."""
+        return self._add("delay", "confirm_sending", None, delay=delay, **match)
+
+    def withhold_confirms(self, **match: Any) -> Rule:
+        """Never send the confirm (the message stays routed)."""
+        return self._add("withhold", "confirm_sending", None, **match)
+
+    def return_unroutable(self, **match: Any) -> Rule:
+        """Treat a publish as unroutable: not enqueued, basic.return 312 if mandatory."""
+        return self._add("return", "method_received", "basic.publish", **match)
+
+    # -- consume faults ---------------------------------------------------------------------
+
+    def cancel_consumer(self, **match: Any) -> Rule:
+        """basic.cancel from the server right after a delivery to the consumer goes out."""
+        return self._add("cancel", "delivery_sending", None, **match)
+
+    def duplicate_delivery(self, **match: Any) -> Rule:
+        """Deliver a message a second time (it is enqueued again after going out)."""
+        return self._add("duplicate", "delivery_sending", None, **match)
+
+    # -- channel faults ---------------------------------------------------------------------
+
+    def close_channel(
+        self, *, on: str, code: int = 406, text: str | None = None, **match: Any
+    ) -> Rule:
+        """channel.close ``code`` instead of handling the method ``on``."""
+        text = text or f"fault injected on '{on}'"
+        return self._add("close_channel", "method_received", on, code=code, text=text, **match)
+
+    # -- broker faults (at once) ------------------------------------------------------------
+
+    def restart(self) -> None:
+        """Restart the broker now (see ``Broker.restart``)."""
+        with lock_for(self.broker):
+            self.broker.restart()
+
+    def raise_alarm(self, resource: str = "memory") -> None:
+        """Raise a resource alarm: publishing connections block (see ``Broker.raise_alarm``)."""
+        with lock_for(self.broker):
+            self.broker.raise_alarm(resource)
+
+    def clear_alarm(self, resource: str | None = None) -> None:
+        """Clear one alarm (all when None); blocked connections resume."""
+        with lock_for(self.broker):
+            self.broker.clear_alarm(resource)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _add(self, action: str, point: str, on: str | None, **fields: Any) -> Rule:
+        if "times" not in fields and any(fields.get(k) is not None for k in _REPEATING):
+            fields["times"] = None
+        return self.add(Rule(action=action, point=point, method=on, **fields))
+
+
+_REPEATING = ("every", "after", "probability")
+
+
+def _point(when: str) -> str:
+    try:
+        return WHEN[when]
+    except KeyError:
+        raise ValueError(f"when= must be one of {sorted(WHEN)}, not {when!r}") from None

@@ -1,0 +1,96 @@
+"""The two fronts a fault test runs on: in-process (fakebroker://) and TCP (serve)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import amqp
+
+import fakebroker.transport as fbt
+from fakebroker._lock import lock_for
+from fakebroker._serve import Server, serve
+from fakebroker.core import Broker, Clock, VirtualClock
+
+FRONTS = ["inproc", "tcp"]
+#: What a client sees when a fault resets its connection.
+CONNECTION_LOST = (
+    OSError,
+    amqp.exceptions.ConnectionError,
+    amqp.exceptions.RecoverableConnectionError,
+)
+
+
+@dataclass
+class Front:
+    """One broker reachable through one front."""
+
+    kind: str
+    broker: Broker
+    url: str
+    host: str
+
+    def connect(self, **options: Any) -> amqp.Connection:
+        """A connected py-amqp connection."""
+        options.setdefault("connect_timeout", 5)
+        options.setdefault("read_timeout", 5)
+        options.setdefault("write_timeout", 5)
+        if self.kind == "inproc":
+            conn = fbt.AMQPConnection(host=self.host, **options)
+        else:
+            conn = amqp.Connection(host=self.host, **options)
+        conn.connect()
+        return conn
+
+    def advance(self, seconds: float) -> None:
+        """Move the broker's virtual clock (its timers run here, under the lock)."""
+        clock = self.broker.clock
+        assert isinstance(clock, VirtualClock)
+        with lock_for(self.broker):
+            clock.advance(seconds)
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait (bounded) until ``predicate()``, checked under the broker's lock.
+
+        Over TCP the broker handles a client's bytes on the server thread; this
+        waits for that to have happened (in-process it has, at once).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with lock_for(self.broker):
+                if predicate():
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError("condition not reached")
+            time.sleep(0.005)
+
+    def locked(self) -> contextlib.AbstractContextManager[Any]:
+        """The broker's lock, for looking at it while clients run."""
+        return lock_for(self.broker)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The journal's fault entries, as (action, point) details."""
+        with lock_for(self.broker):
+            return [e.details for e in self.broker.journal.entries("fault")]
+
+
+@contextlib.contextmanager
+def open_front(kind: str, *, clock: Clock | None = None, **options: Any) -> Iterator[Front]:
+    """A fresh broker served by ``kind``."""
+    broker = Broker(clock=clock if clock is not None else VirtualClock(), **options)
+    if kind == "inproc":
+        name = f"faults-{uuid.uuid4().hex[:10]}"
+        fbt.register()
+        fbt.set_broker(name, broker)
+        try:
+            yield Front(kind, broker, f"fakebroker://{name}/", name)
+        finally:
+            fbt.drop_broker(name)
+        return
+    server: Server
+    with serve(broker=broker, port=0) as server:
+        yield Front(kind, broker, server.url, f"127.0.0.1:{server.port}")
