@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from . import _replies as R
+from ._args import check_expiration
 from ._queue import Consumer, Queue
 from ._replyto import REPLY_PREFIX, REPLY_QUEUE
 from ._store import Entry
@@ -525,6 +526,8 @@ class Channel:
             if target.internal:
                 raise R.internal_exchange(exchange, self.vhost.name)
             props = properties or {}
+            if "expiration" in props:
+                check_expiration(props["expiration"])
             if props.get("reply_to") == REPLY_QUEUE:
                 props = self.broker.reply_to.rewrite(self, props)
         except AMQPError as error:

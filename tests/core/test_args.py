@@ -148,3 +148,30 @@ def test_passive_declare_restarts_x_expires(broker, clock, conn: Connection) -> 
     assert Q in broker.vhost().queues
     clock.advance(1.0)
     assert Q not in broker.vhost().queues
+
+
+@pytest.mark.parametrize(
+    ("expiration", "reason"),
+    [
+        ("soon", "no_integer"),
+        ("", "no_integer"),
+        (" 5", "no_integer"),
+        ("-1", "{value_negative,-1}"),
+        ("1.5", '{leftover_string,".5"}'),
+        ("0x10", '{leftover_string,"x10"}'),
+        ("315360000001", "{value_too_large,315360000001}"),
+    ],
+)
+def test_invalid_expiration_refused_at_publish(
+    conn: Connection, expiration: str, reason: str
+) -> None:
+    """RabbitMQ 3.10.8 answers basic.publish with a bad expiration with 406 (probed)."""
+    ch = conn.open_channel(1)
+    with pytest.raises(AMQPChannelError) as info:
+        ch.basic_publish("", "q", b"m", {"expiration": expiration})
+    assert info.value.code == 406
+    assert info.value.text == f"invalid expiration '{expiration}': {reason}"
+
+
+def test_signed_expiration_accepted(conn: Connection) -> None:
+    conn.open_channel(1).basic_publish("", "q", b"m", {"expiration": "+5"})
