@@ -271,6 +271,10 @@ class Backend:
             return
         from fakebroker._lock import lock_for
 
+        if self.kind == "tcp":  # a round trip per connection: the server has read all before
+            for conn in self._conns:
+                if conn.connected:
+                    conn.channel().close()
         with lock_for(self.broker):
             self.broker.clock.advance(seconds)
 
