@@ -158,8 +158,11 @@ class Faults:
             on = "basic.publish"
         return self._add("drop", point, on, **match)
 
-    def refuse_connections(self, n: int = 1, **match: Any) -> Rule:
-        """Refuse the next ``n`` connections (TCP: reset at accept; in-process: refused)."""
+    def refuse_connections(self, n: int | None = 1, **match: Any) -> Rule:
+        """Refuse the next ``n`` connections (None: every one the counts pick).
+
+        TCP: the socket is reset at accept; in-process: ConnectionRefusedError.
+        """
         return self._add("refuse", "connection_opening", None, times=n, **match)
 
     def close_connection(

@@ -27,13 +27,13 @@ def test_consumer_dropped_with_unacked_deliveries_they_go_to_the_next(front: Fro
     _publish(front, ["a", "b", "c"])
     front.broker.faults.drop_connection(holding=2, queue="work")
     first: list[str] = []
-    with kombu.Connection(front.url) as conn:
-        with conn.Consumer(
-            QUEUE, callbacks=[lambda body, msg: first.append(body)], prefetch_count=2
-        ):
-            with pytest.raises(conn.recoverable_connection_errors):
-                for _ in range(5):
-                    conn.drain_events(timeout=5)  # two deliveries, never acked; then the reset
+    with (
+        kombu.Connection(front.url) as conn,
+        conn.Consumer(QUEUE, callbacks=[lambda body, msg: first.append(body)], prefetch_count=2),
+        pytest.raises(conn.recoverable_connection_errors),
+    ):
+        for _ in range(5):
+            conn.drain_events(timeout=5)  # two deliveries, never acked; then the reset
     front.wait_until(lambda: not front.broker.connections)
     second: list[tuple[str, bool]] = []
     with kombu.Connection(front.url) as conn:
