@@ -6,7 +6,6 @@ Set FAKEBROKER_CHAOS_SEED to replay one schedule; the seed is printed on every r
 from __future__ import annotations
 
 import os
-import random
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -85,7 +84,7 @@ def _consume_all(front: Front, history: History) -> None:
                 history.consumed[n] += 1
                 if msg.delivery_info["redelivered"]:
                     history.redelivered.add(n)
-                ch.basic_ack(msg.delivery_tag)
+                msg.channel.basic_ack(msg.delivery_tag)
 
             ch.basic_consume("jepsen", callback=on_message)
             while not _drained(front, conn):
