@@ -36,7 +36,12 @@ pytest.register_assert_rewrite("tests.conformance._harness")
 from ._harness import BACKENDS, RABBITMQ_VERSION, Backend, rabbitmq_url, reachable  # noqa: E402
 
 TRACES = Path(__file__).resolve().parents[2] / "fixtures" / "conformance" / "traces"
-_BACKEND_TOKEN = re.compile(r"(?:(?<=\[)|-)(?:inproc|tcp|rabbitmq)(?=-|\])")
+_KINDS = "(?:inproc|tcp|rabbitmq)"
+_BACKEND_PATTERNS = (
+    (re.compile(rf"\[{_KINDS}\]$"), ""),
+    (re.compile(rf"\[{_KINDS}-"), "["),
+    (re.compile(rf"-{_KINDS}(?=[-\]])"), ""),
+)
 _reachable: dict[str, bool] = {}
 
 
@@ -76,8 +81,12 @@ def recording(config: pytest.Config) -> bool:
 
 def trace_key(item: pytest.Item) -> str:
     """The scenario's name without its backend: ``test_x[case]``."""
-    key = _BACKEND_TOKEN.sub("", item.name, count=1)
-    return key.replace("[]", "")
+    name = item.name
+    for pattern, repl in _BACKEND_PATTERNS:
+        key, n = pattern.subn(repl, name, count=1)
+        if n:
+            return key
+    return name
 
 
 def trace_file(item: pytest.Item) -> Path:

@@ -572,3 +572,17 @@ def test_quorum_declare(b: Backend, case: str) -> None:
     b.expect(
         "reply", got, {"ok": [q, 0, 0]} if text is None else E(406, PF + text.format(q=q), (50, 10))
     )
+
+
+@pytest.mark.divergence(
+    "stream queues (x-queue-type stream) are not modelled: fakebroker refuses them with "
+    "406 unsupported queue type"
+)
+def test_stream_queue_declare(b: Backend) -> None:
+    """x-queue-type stream, durable: declared."""
+    ch = b.channel()
+    q = b.name("stream")
+    got = b.error(
+        ch.queue_declare, q, durable=True, auto_delete=False, arguments={"x-queue-type": "stream"}
+    )
+    b.expect("reply", got, {"ok": [q, 0, 0]})

@@ -1,0 +1,203 @@
+"""Differential machine: random operation sequences on fakebroker and RabbitMQ side by side.
+
+Each hypothesis example runs the same steps (declare, bind, unbind, publish, get, consume,
+cancel, ack, nack, reject, purge, delete, channel close) on an in-process fakebroker and on
+the real RabbitMQ, one py-amqp connection each, and compares every observable result:
+reply codes and texts, bodies and their order, counts, redelivered flags, and at the end
+what each consumer received.  Bounded (30 examples x 20 steps); skipped without RabbitMQ.
+Divergences it found are kept as named scenarios in the other modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from typing import Any
+
+import amqp
+import amqp.exceptions
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ._harness import Backend, nack, parse_url, rabbitmq_url, reachable, sync, xdeclare
+
+QUEUES = 2
+EXCHANGES = (("x0", "direct"), ("x1", "fanout"), ("x2", "topic"))
+KEYS = ("a", "b", "a.b", "#", "*")
+
+step = st.one_of(
+    st.tuples(st.just("declare_q"), st.integers(0, QUEUES - 1)),
+    st.tuples(st.just("declare_x"), st.integers(0, len(EXCHANGES) - 1)),
+    st.tuples(
+        st.just("bind"),
+        st.integers(0, QUEUES - 1),
+        st.integers(0, len(EXCHANGES) - 1),
+        st.sampled_from(KEYS),
+    ),
+    st.tuples(
+        st.just("unbind"),
+        st.integers(0, QUEUES - 1),
+        st.integers(0, len(EXCHANGES) - 1),
+        st.sampled_from(KEYS),
+    ),
+    st.tuples(
+        st.just("publish"),
+        st.integers(-1, len(EXCHANGES) - 1),
+        st.sampled_from((*KEYS, "q0", "q1")),
+    ),
+    st.tuples(st.just("get"), st.integers(0, QUEUES - 1), st.booleans()),
+    st.tuples(st.just("consume"), st.integers(0, QUEUES - 1)),
+    st.tuples(st.just("cancel"), st.integers(0, QUEUES - 1)),
+    st.tuples(st.just("ack"), st.integers(0, 5), st.booleans()),
+    st.tuples(st.just("nack"), st.integers(0, 5), st.booleans(), st.booleans()),
+    st.tuples(st.just("reject"), st.integers(0, 5), st.booleans()),
+    st.tuples(st.just("purge"), st.integers(0, QUEUES - 1)),
+    st.tuples(st.just("delete_q"), st.integers(0, QUEUES - 1)),
+    st.tuples(st.just("close_channel")),
+)
+
+
+class Side:
+    """One broker's py-amqp connection and what it has seen."""
+
+    def __init__(self, conn: amqp.Connection, token: str) -> None:
+        self.conn = conn
+        self.token = token
+        self.ch: Any = conn.channel()
+        self.unacked: list[int] = []
+        self.seen: dict[str, list[tuple[str, bool]]] = {}
+        self.index = 0
+
+    def q(self, i: int) -> str:
+        return f"{self.token}-q{i}"
+
+    def x(self, i: int) -> str:
+        return f"{self.token}-{EXCHANGES[i][0]}"
+
+    def reopen(self) -> None:
+        if not self.conn.connected:
+            raise RuntimeError("connection closed")
+        self.ch = self.conn.channel()
+        self.unacked.clear()
+
+    def run(self, op: tuple[Any, ...], index: int) -> Any:
+        self.index = index
+        try:
+            result = self._run(op)
+            sync(self.ch)
+            return result
+        except amqp.exceptions.AMQPError as exc:
+            text = str(exc.reply_text).replace(self.token, "T")
+            self.reopen()
+            return ("error", exc.reply_code, text)
+
+    def _run(self, op: tuple[Any, ...]) -> Any:
+        kind, *args = op
+        ch = self.ch
+        if kind == "declare_q":
+            ok = ch.queue_declare(self.q(args[0]), auto_delete=False)
+            return ("declared", ok.message_count, ok.consumer_count)
+        if kind == "declare_x":
+            xdeclare(ch, self.x(args[0]), EXCHANGES[args[0]][1])
+            return "ok"
+        if kind in ("bind", "unbind"):
+            getattr(ch, f"queue_{kind}")(self.q(args[0]), self.x(args[1]), args[2])
+            return "ok"
+        if kind == "publish":
+            exchange = "" if args[0] < 0 else self.x(args[0])
+            key = self.q(int(args[1][1])) if args[1] in ("q0", "q1") else args[1]
+            ch.basic_publish(amqp.Message(f"m{self.index}"), exchange, key)
+            return "ok"
+        if kind == "get":
+            m = ch.basic_get(self.q(args[0]), no_ack=args[1])
+            if m is None:
+                return None
+            if not args[1]:
+                self.unacked.append(m.delivery_tag)
+            return (m.body, m.delivery_info["redelivered"], m.delivery_info["message_count"])
+        if kind == "consume":
+            tag = f"c{args[0]}"
+
+            def on_message(m: amqp.Message, tag: str = tag) -> None:
+                self.seen.setdefault(tag, []).append((m.body, m.delivery_info["redelivered"]))
+
+            ch.basic_consume(self.q(args[0]), consumer_tag=tag, no_ack=True, callback=on_message)
+            return "ok"
+        if kind == "cancel":
+            ch.basic_cancel(f"c{args[0]}")
+            return "ok"
+        if kind in ("ack", "nack", "reject"):
+            if not self.unacked:
+                return "nothing"
+            tag = self.unacked[args[0] % len(self.unacked)]
+            multiple = kind != "reject" and args[1]
+            done = [t for t in self.unacked if t <= tag] if multiple else [tag]
+            if kind == "ack":
+                ch.basic_ack(tag, multiple=multiple)
+            elif kind == "nack":
+                nack(ch, tag, multiple=multiple, requeue=args[2])
+            else:
+                ch.basic_reject(tag, requeue=args[1])
+            self.unacked = [t for t in self.unacked if t not in done]
+            return "ok"
+        if kind == "purge":
+            return ("purged", ch.queue_purge(self.q(args[0])))
+        if kind == "delete_q":
+            return ("deleted", ch.queue_delete(self.q(args[0])))
+        if kind == "close_channel":
+            ch.close()
+            self.reopen()
+            return "ok"
+        raise AssertionError(kind)
+
+    def drain(self, quiet: float) -> None:
+        with contextlib.suppress(TimeoutError, OSError):
+            while True:
+                self.conn.drain_events(timeout=quiet)
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(Exception):
+            ch = self.conn.channel() if self.conn.connected else None
+            for i in range(QUEUES):
+                if ch is not None:
+                    ch.queue_delete(self.q(i))
+            for i in range(len(EXCHANGES)):
+                if ch is not None:
+                    ch.exchange_delete(self.x(i))
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+@pytest.fixture(scope="module")
+def rabbit_url(request: pytest.FixtureRequest) -> str:
+    try:
+        option = request.config.getoption("--rabbitmq-url")
+    except ValueError:
+        option = None
+    url = rabbitmq_url(option)
+    if not reachable(url):
+        pytest.skip(f"RabbitMQ is not reachable at {url}: no differential run")
+    return url
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(steps=st.lists(step, min_size=1, max_size=20))
+def test_differential(rabbit_url: str, steps: list[tuple[Any, ...]]) -> None:
+    """the same random operations give the same observable results on both brokers."""
+    fake = Backend("inproc")
+    token = f"df{secrets.token_hex(4)}"
+    rabbit_conn = amqp.Connection(**parse_url(rabbit_url))
+    rabbit_conn.connect()
+    sides = [Side(fake.connect(), token), Side(rabbit_conn, token)]
+    try:
+        for index, op in enumerate(steps):
+            results = [side.run(op, index) for side in sides]
+            assert results[0] == results[1], (index, op, results)
+        sides[0].drain(0)
+        sides[1].drain(0.15)
+        assert sides[0].seen == sides[1].seen
+    finally:
+        for side in sides:
+            side.cleanup()
+        fake.close()
