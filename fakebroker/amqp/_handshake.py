@@ -35,8 +35,7 @@ FRAME_MIN_SIZE = 4096
 MECHANISMS = "PLAIN AMQPLAIN"
 LOCALES = "en_US"
 
-#: The capabilities fakebroker really implements (RabbitMQ 3.10 also lists
-#: consumer_priorities).
+#: The capabilities fakebroker really implements (all that RabbitMQ 3.10 lists).
 CAPABILITIES = (
     "publisher_confirms",
     "exchange_exchange_bindings",
@@ -46,6 +45,7 @@ CAPABILITIES = (
     "authentication_failure_close",
     "per_consumer_qos",
     "direct_reply_to",
+    "consumer_priorities",
 )
 
 

@@ -45,6 +45,7 @@ class Consumer:
         "exclusive",
         "no_ack",
         "prefetch",
+        "priority",
         "queue",
         "tag",
         "unacked",
@@ -69,6 +70,8 @@ class Consumer:
         self.prefetch = prefetch
         self.unacked = 0
         self.arguments = arguments
+        priority = arguments.get("x-priority", 0)
+        self.priority = priority if isinstance(priority, int) else 0
 
     def has_room(self) -> bool:
         """Whether qos and flow allow one more delivery."""
@@ -110,6 +113,8 @@ class Queue:
         self.bindings: set[Any] = set()
         self.deleted = False
         self._rr = 0
+        self._rr_by_priority: dict[int, int] = {}
+        self._prioritised = False
         self._seq = 0
         self._ttl_timer: Timer | None = None
         self._expires_timer: Timer | None = None
@@ -258,6 +263,8 @@ class Queue:
         if self.args.single_active_consumer or len(consumers) == 1:
             first = consumers[0]
             return first if first.has_room() else None
+        if self._prioritised:
+            return self._next_by_priority()
         count = len(consumers)
         start = self._rr % count
         for offset in range(count):
@@ -266,6 +273,26 @@ class Queue:
             if consumer.has_room():
                 self._rr = index + 1
                 return consumer
+        return None
+
+    def _next_by_priority(self) -> Consumer | None:
+        """The highest-priority consumer with room; round-robin within a priority."""
+        consumers = self.consumers  # sorted by priority, highest first
+        start, count = 0, len(consumers)
+        while start < count:
+            priority = consumers[start].priority
+            end = start
+            while end < count and consumers[end].priority == priority:
+                end += 1
+            size = end - start
+            base = self._rr_by_priority.get(priority, 0) % size
+            for offset in range(size):
+                index = (base + offset) % size
+                consumer = consumers[start + index]
+                if consumer.has_room():
+                    self._rr_by_priority[priority] = index + 1
+                    return consumer
+            start = end
         return None
 
     def requeue(self, entry: Entry) -> None:
@@ -367,8 +394,13 @@ class Queue:
     # -- consumers --------------------------------------------------------------------------
 
     def add_consumer(self, consumer: Consumer) -> None:
-        """Subscribe a consumer and deliver what it can take."""
-        self.consumers.append(consumer)
+        """Subscribe a consumer (after those of its priority or higher) and deliver."""
+        consumers = self.consumers
+        index = len(consumers)
+        while index and consumers[index - 1].priority < consumer.priority:
+            index -= 1
+        consumers.insert(index, consumer)
+        self._prioritised = any(c.priority != consumers[0].priority for c in consumers)
         self._had_consumer = True
         if self._expires_timer is not None:
             self._expires_timer.cancel()
@@ -385,6 +417,8 @@ class Queue:
             self.consumers.remove(consumer)
         except ValueError:
             return
+        consumers = self.consumers
+        self._prioritised = any(c.priority != consumers[0].priority for c in consumers)
         if self.consumers:
             if dispatch:
                 self.dispatch()

@@ -82,6 +82,7 @@ def test_connection_start_contents() -> None:
         "authentication_failure_close": True,
         "per_consumer_qos": True,
         "direct_reply_to": True,
+        "consumer_priorities": True,
     }
 
 

@@ -30,7 +30,6 @@ RECORD = "pytest tests/conformance -n 2 --record -p no:randomly"
 #: What fakebroker does not model at all (no scenario can pass on it).
 NOT_SUPPORTED = [
     ("Stream queues (`x-queue-type: stream`)", "refused with 406 unsupported queue type"),
-    ("Consumer priorities (`x-priority` on basic.consume)", "accepted, ignored; capability not advertised"),
     ("Plugin exchange types (x-consistent-hash, x-delayed-message, ...)", "503 unknown exchange type, as a RabbitMQ without the plugin"),
     ("Classic queue mirroring / HA policies, federation, shovel", "single node only"),
     ("AMQP 1.0, MQTT, STOMP", "AMQP 0-9-1 only"),

@@ -589,3 +589,24 @@ def test_no_ack_consumer_ignores_prefetch(b: Backend) -> None:
     b.wait(lambda: len(b.deliveries()) >= 5, conn)
     b.expect("got", b.deliveries(), [f"m{i}" for i in range(5)])
     b.expect("counts", counts(ch, q), (0, 1))
+
+
+def test_consumer_priorities(b: Backend) -> None:
+    """x-priority: the highest-priority consumer with room gets the message; lower ones get
+    messages only while the higher ones are full (prefetch 1 each)."""
+    conn = b.connect()
+    ch = b.channel(conn)
+    q = b.name("q")
+    ch.queue_declare(q, auto_delete=False)
+    ch.basic_qos(0, 1, False)
+    b.consume(ch, q, "low", arguments={"x-priority": 0})
+    b.consume(ch, q, "high", arguments={"x-priority": 10})
+    fill(b, b.channel(), q, ["m1", "m2", "m3"])
+    b.wait(lambda: len(b.deliveries()) >= 2, conn)
+    b.settle(conn)
+    b.expect("first", [b.deliveries("high"), b.deliveries("low")], [["m1"], ["m2"]])
+    high = next(m for m in b.messages if m.delivery_info["consumer_tag"] == "high")
+    ch.basic_ack(high.delivery_tag)
+    b.wait(lambda: len(b.deliveries()) >= 3, conn)
+    b.settle(conn)
+    b.expect("after_ack", [b.deliveries("high"), b.deliveries("low")], [["m1", "m3"], ["m2"]])

@@ -492,10 +492,6 @@ def test_empty_queue_name_means_last_declared(b: Backend) -> None:
     assert q.startswith("amq.gen-")
 
 
-@pytest.mark.divergence(
-    "consumer priorities (basic.consume x-priority) are not modelled, so fakebroker does not "
-    "advertise the consumer_priorities capability"
-)
 def test_consumer_priorities_capability(b: Backend) -> None:
     """server capability consumer_priorities."""
     conn = b.connect()

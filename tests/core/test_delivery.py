@@ -301,3 +301,20 @@ def test_closing_channel_requeues_before_other_consumers_get_more(
     ca.close()
     got = [e.message.body for e in drain(conn_b, Deliver)]  # type: ignore[union-attr]
     assert got[0] == b"m1"
+
+
+def test_consumer_priorities(conn: Connection, ch: Channel) -> None:
+    """x-priority: the highest-priority consumer with room first, round-robin within a level."""
+    ch.queue_declare("q")
+    ch.basic_qos(prefetch_count=1)
+    ch.basic_consume("q", "low", arguments={"x-priority": 0})
+    ch.basic_consume("q", "high-a", arguments={"x-priority": 10})
+    ch.basic_consume("q", "high-b", arguments={"x-priority": 10})
+    publish_n(ch, "q", 4)
+    got = [(e.consumer_tag, e.message.body) for e in drain(conn, Deliver)]  # type: ignore[union-attr]
+    assert got == [("high-a", b"m1"), ("high-b", b"m2"), ("low", b"m3")]
+    ch.basic_ack(3)  # low's message: low takes the next one only if the highs are full
+    assert [e.consumer_tag for e in drain(conn, Deliver)] == ["low"]  # type: ignore[union-attr]
+    ch.basic_cancel("high-a")
+    ch.basic_cancel("high-b")
+    assert len(conn.broker.list_consumers()) == 1
