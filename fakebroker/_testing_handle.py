@@ -14,6 +14,7 @@ from ._testing_inspect import Inspector
 if TYPE_CHECKING:
     from ._serve import Server
     from .core import Broker
+    from .faults import Faults
 
 __all__ = ["BrokerHandle", "fakebroker_url"]
 
@@ -59,6 +60,11 @@ class BrokerHandle(Inspector):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
+
+    @property
+    def faults(self) -> Faults:
+        """The broker's fault plan (docs/faults.md): ``broker.faults.drop_connection(...)``."""
+        return self.broker.faults
 
     # -- clients --------------------------------------------------------------------------------
 

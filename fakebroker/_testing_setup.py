@@ -114,17 +114,14 @@ def build(spec: BrokerSpec, *, default_clock: str) -> Broker:
 
 
 def apply_faults(broker: Broker, faults: Any) -> None:
-    """Hand ``faults=`` to the broker's fault injector (not available yet: refuse clearly)."""
+    """Load ``faults=`` (a rule, a rule dictionary, or a list of them) into ``broker.faults``."""
     if faults is None:
         return
-    injector = getattr(broker, "faults", None)
-    if injector is None:
-        raise ValueError("@pytest.mark.broker(faults=...) needs broker.faults, not available yet")
-    add = getattr(injector, "add", None) or getattr(injector, "inject", None)
-    if add is None:
-        raise ValueError("broker.faults has no add()/inject() to take faults=")
-    for fault in faults if isinstance(faults, (list, tuple)) else [faults]:
-        add(fault)
+    plan = faults if isinstance(faults, (list, tuple)) else [faults]
+    try:
+        broker.faults.load(plan)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"faults={faults!r}: {exc}") from exc
 
 
 def make_inproc(spec: BrokerSpec) -> BrokerHandle:

@@ -136,19 +136,33 @@ def test_marker_errors_are_usage_errors(pytester: pytest.Pytester) -> None:
     assert result.ret != 0
 
 
-def test_faults_are_refused_until_the_broker_has_them(pytester: pytest.Pytester) -> None:
+def test_faults_marker_loads_a_plan(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         import pytest
 
-        @pytest.mark.broker(faults=["drop"])
-        def test_faulty(broker):
+        PLAN = [{"action": "drop", "point": "message_routed", "nth": 2}]
+
+        @pytest.mark.broker(faults=PLAN)
+        def test_second_publish_drops_the_connection(broker):
+            [rule] = broker.faults.rules
+            assert (rule.action, rule.point, rule.nth) == ("drop", "message_routed", 2)
+            with broker.connection() as conn:
+                queue = conn.SimpleQueue("orders")
+                queue.put("one")
+                with pytest.raises(conn.recoverable_connection_errors):
+                    queue.put("two")
+                    queue.put("three")
+            assert rule.fired == 1
+
+        @pytest.mark.broker(faults={"action": "explode", "point": "nowhere"})
+        def test_bad_plan(broker):
             pass
         """
     )
     result = _run(pytester)
-    result.stdout.fnmatch_lines(["*@pytest.mark.broker: *faults=*needs broker.faults*"])
-    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*unknown fault action 'explode'*"])
+    result.assert_outcomes(passed=1, errors=1)
 
 
 def test_parallel_workers_and_reverse_order(pytester: pytest.Pytester) -> None:
