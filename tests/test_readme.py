@@ -31,16 +31,18 @@ def test_readme_has_the_client_examples() -> None:
     assert {"kombu, in-process", "Celery", "taskpost"} <= set(BLOCKS)
 
 
-PYTEST_SECTION = "pytest: the `broker` fixture"
+#: Sections whose examples are pytest tests: run by pytest, with their count of tests.
+PYTEST_SECTIONS = {"pytest: the `broker` fixture": 2, "Fault injection": 1}
 
 
-@pytest.mark.parametrize("title", sorted(set(BLOCKS) - {PYTEST_SECTION}))
+@pytest.mark.parametrize("title", sorted(set(BLOCKS) - set(PYTEST_SECTIONS)))
 def test_readme_example_runs(title: str) -> None:
     exec(compile(BLOCKS[title], f"README.md:{title}", "exec"), {"__name__": "readme"})
 
 
-def test_readme_pytest_example_passes(tmp_path: Path) -> None:
-    (tmp_path / "test_readme_example.py").write_text(BLOCKS[PYTEST_SECTION])
+@pytest.mark.parametrize("title", sorted(PYTEST_SECTIONS))
+def test_readme_pytest_example_passes(tmp_path: Path, title: str) -> None:
+    (tmp_path / "test_readme_example.py").write_text(BLOCKS[title])
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         capture_output=True,
@@ -49,7 +51,7 @@ def test_readme_pytest_example_passes(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert f"{PYTEST_SECTIONS[title]} passed" in result.stdout
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:
