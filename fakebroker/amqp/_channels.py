@@ -16,6 +16,8 @@ Rules (RabbitMQ 3.10, texts verbatim):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pamqp import base
 from pamqp import commands as C
 
@@ -64,11 +66,11 @@ class ChannelsMixin:
     channel_max: int
     _channels: dict[int, _Chan]
 
-    def _send(self, channel: int, method: base.Frame) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the Engine this mixin is part of
 
-    def _send_content(self, channel: int, method: base.Frame, message: Message) -> None:
-        raise NotImplementedError
+        def _send(self, channel: int, method: base.Frame) -> None: ...
+
+        def _send_content(self, channel: int, method: base.Frame, message: Message) -> None: ...
 
     def _on_channel_frame(self, frame: Frame) -> None:
         chan = self._channels.get(frame.channel)
