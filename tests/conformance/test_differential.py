@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import amqp
@@ -61,10 +62,11 @@ step = st.one_of(
 class Side:
     """One broker's py-amqp connection and what it has seen."""
 
-    def __init__(self, conn: amqp.Connection, token: str) -> None:
-        self.conn = conn
+    def __init__(self, connect: Callable[[], amqp.Connection], token: str) -> None:
+        self.connect = connect
+        self.conn = connect()
         self.token = token
-        self.ch: Any = conn.channel()
+        self.ch: Any = self.conn.channel()
         self.unacked: list[int] = []
         self.seen: dict[str, list[tuple[str, bool]]] = {}
         self.index = 0
@@ -76,8 +78,9 @@ class Side:
         return f"{self.token}-{EXCHANGES[i][0]}"
 
     def reopen(self) -> None:
+        """A fresh channel; a fresh connection after a connection error (e.g. 530)."""
         if not self.conn.connected:
-            raise RuntimeError("connection closed")
+            self.conn = self.connect()
         self.ch = self.conn.channel()
         self.unacked.clear()
 
@@ -187,9 +190,13 @@ def test_differential(rabbit_url: str, steps: list[tuple[Any, ...]]) -> None:
     """the same random operations give the same observable results on both brokers."""
     fake = Backend("inproc")
     token = f"df{secrets.token_hex(4)}"
-    rabbit_conn = amqp.Connection(**parse_url(rabbit_url))
-    rabbit_conn.connect()
-    sides = [Side(fake.connect(), token), Side(rabbit_conn, token)]
+
+    def rabbit() -> amqp.Connection:
+        conn = amqp.Connection(**parse_url(rabbit_url))
+        conn.connect()
+        return conn
+
+    sides = [Side(fake.connect, token), Side(rabbit, token)]
     try:
         for index, op in enumerate(steps):
             results = [side.run(op, index) for side in sides]
