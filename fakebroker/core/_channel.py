@@ -522,7 +522,9 @@ class Channel:
         try:
             if immediate:
                 raise R.immediate()
-            target = self.vhost.exchange(exchange)
+            target = self.vhost.exchanges.get(exchange)
+            if target is None:
+                raise R.not_found("exchange", exchange, self.vhost.name)
             if target.internal:
                 raise R.internal_exchange(exchange, self.vhost.name)
             props = properties or {}
@@ -543,7 +545,7 @@ class Channel:
     ) -> None:
         broker = self.broker
         vhost = self.vhost
-        msg = Message(exchange.name, routing_key, props, body, broker.next_message_id())
+        msg = Message(exchange.name, routing_key, props, body, next(broker.message_ids))
         journal = broker.journal
         if journal.enabled:
             journal.record(
@@ -559,7 +561,7 @@ class Channel:
             queues = vhost.route(exchange, routing_key, headers)
         rejected = False
         for queue in queues:
-            if queue.would_reject(msg):
+            if queue.may_reject and queue.would_reject(msg):
                 rejected = True
                 if queue.args.overflow == "reject-publish-dlx":
                     vhost.dead_letter_message(queue, msg, "maxlen", enqueued=False)
@@ -584,7 +586,8 @@ class Channel:
                 self.conn.emit(
                     Return(self.number, 312, R.NO_ROUTE_TEXT, exchange.name, routing_key, msg)
                 )
-        self._confirm(rejected)
+        if self.confirm:
+            self._confirm(rejected)
 
     def _confirm(self, rejected: bool) -> None:
         if self.confirm:

@@ -121,6 +121,8 @@ class Queue:
         self._has_ttl = args.message_ttl is not None
         self.quorum = args.queue_type == "quorum"
         self._limited = args.max_length is not None or args.max_length_bytes is not None
+        #: Whether reject-publish overflow can refuse a message (checked on every publish).
+        self.may_reject = self._limited and args.overflow != "drop-head"
         self._had_consumer = False
         self.touch()
 

@@ -92,7 +92,7 @@ class Broker:
         self.journal = Journal(clock=self.clock.now, maxlen=journal_maxlen)
         self._rng = random.Random(seed)
         self.reply_to = ReplyTo(broker=self)
-        self._message_ids = itertools.count(1)
+        self.message_ids = itertools.count(1)
         self._connection_ids = itertools.count(1)
         #: Resource alarms in force ("memory", "disk"): publishers block (see ``raise_alarm``).
         self.alarms: set[str] = set()
@@ -215,7 +215,7 @@ class Broker:
 
     def next_message_id(self) -> int:
         """A fresh message id."""
-        return next(self._message_ids)
+        return next(self.message_ids)
 
     # -- inspection -------------------------------------------------------------------------
 
