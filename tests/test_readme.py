@@ -29,10 +29,12 @@ BLOCKS = _blocks()
 
 def test_readme_has_the_client_examples() -> None:
     assert {"kombu, in-process", "Celery", "taskpost"} <= set(BLOCKS)
+    app_lines = BLOCKS["taskpost"].split("def test_")[0].strip().splitlines()
+    assert len(app_lines) <= 15  # the "15-line example app"
 
 
 #: Sections whose examples are pytest tests: run by pytest, with their count of tests.
-PYTEST_SECTIONS = {"pytest: the `broker` fixture": 2, "Fault injection": 1}
+PYTEST_SECTIONS = {"pytest: the `broker` fixture": 2, "Fault injection": 1, "taskpost": 1}
 
 
 @pytest.mark.parametrize("title", sorted(set(BLOCKS) - set(PYTEST_SECTIONS)))

@@ -17,6 +17,7 @@ BROKERS = {
     "redis": "redis://127.0.0.1:6379/0",
     "memory": "memory://",
     "fakebroker": "fakebroker://",
+    "fakebroker-tcp": "",  # `fakebroker serve` on a free port, started once per session
 }
 
 
@@ -67,9 +68,21 @@ def broker_name(request: pytest.FixtureRequest) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def served_fakebroker_url() -> Iterator[str]:
+    """A fakebroker served over TCP for the session (what `fakebroker serve` runs)."""
+    import fakebroker
+
+    with fakebroker.serve(port=0) as server:
+        yield server.url
+
+
 @pytest.fixture
-def broker_url(broker_name: str) -> str:
+def broker_url(broker_name: str, request: pytest.FixtureRequest) -> str:
     """The kombu URL of the broker the test runs on."""
+    if broker_name == "fakebroker-tcp":
+        url: str = request.getfixturevalue("served_fakebroker_url")
+        return url
     return BROKERS[broker_name]
 
 
