@@ -12,6 +12,8 @@ publish 1, consume and ack it, delete the queue, close", timed per iteration.
 Both follow /work/shared/reference/bench-baseline/ (same steps, same sizes)
 so that the figures compare with docs' baselines.  ``memory://`` gets
 ``polling_interval`` 0.001 (its default of 1 s would measure the sleep).
+``*_cpu_us`` is this process's CPU time per message: the client alone for
+TCP backends, the client and the broker for in-process ones.
 ``--profile FILE`` writes cProfile stats of the timed part to FILE.
 """
 
@@ -91,14 +93,14 @@ def throughput(url: str, n: int, size: int, prefetch: int, profile: str | None) 
             auto_declare=False,
         )
         with profiled(profile):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             for _ in range(n):
                 producer.publish(body, content_type="application/data", content_encoding="binary")
-            published = time.perf_counter()
+            published, cpu_published = time.perf_counter(), time.process_time()
             consumer.consume()
             while received < n:
                 conn.drain_events(timeout=10.0)
-            consumed = time.perf_counter()
+            consumed, cpu_consumed = time.perf_counter(), time.process_time()
         consumer.cancel()
         bound.delete()
         exchange(channel).delete()
@@ -107,6 +109,8 @@ def throughput(url: str, n: int, size: int, prefetch: int, profile: str | None) 
         "publish_msgs_per_s": n / publish_s,
         "consume_msgs_per_s": n / consume_s,
         "total_msgs_per_s": n / (publish_s + consume_s),
+        "publish_cpu_us": (cpu_published - cpu_start) / n * 1e6,
+        "consume_cpu_us": (cpu_consumed - cpu_published) / n * 1e6,
     }
 
 
@@ -157,11 +161,13 @@ def cycle(url: str, iters: int, warmup: int, profile: str | None) -> dict[str, A
     for _ in range(warmup):
         timed()
     latencies: list[float] = []
+    cpu_start = time.process_time()
     with profiled(profile):
         for _ in range(iters):
             start = time.perf_counter()
             timed()
             latencies.append((time.perf_counter() - start) * 1e3)
+    cpu_ms = (time.process_time() - cpu_start) / iters * 1e3
     with Connection(url, transport_options=options) as conn:
         Exchange(names[0], type="direct")(conn.default_channel).delete()
     latencies.sort()
@@ -169,6 +175,7 @@ def cycle(url: str, iters: int, warmup: int, profile: str | None) -> dict[str, A
         "median_ms": statistics.median(latencies),
         "p95_ms": latencies[max(0, round(0.95 * len(latencies)) - 1)],
         "first_ms": first_ms,
+        "cpu_ms": cpu_ms,
     }
 
 

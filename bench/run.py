@@ -35,6 +35,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import signal
 import socket
 import statistics
@@ -361,17 +362,19 @@ class Run:
             "",
             f"Publish {cfg.tp_n:,} x 100 B through one Producer, then consume and ack them "
             "(prefetch 100), kombu + py-amqp as the client for every AMQP backend. "
-            "Total = messages / (publish time + consume time). "
+            "Total = messages / (publish time + consume time); CPU is the benchmark "
+            "process's (client only over TCP, client + broker in-process). "
             f"Median (min-max) of {cfg.repeats} run(s).",
             "",
             "| backend | publish msg/s | consume msg/s | total msg/s | total vs memory:// "
-            "| total vs RabbitMQ |",
-            "|---|---|---|---|---|---|",
+            "| total vs RabbitMQ | client-process CPU us/msg, publish / consume |",
+            "|---|---|---|---|---|---|---|",
         ]
         for name, s in series.items():
             lines.append(
                 f"| {name} | {cell(s, 'publish_msgs_per_s')} | {cell(s, 'consume_msgs_per_s')} "
-                f"| {cell(s, key)} | {ratio(s.median(key), mem)} | {ratio(s.median(key), rab)} |"
+                f"| {cell(s, key)} | {ratio(s.median(key), mem)} | {ratio(s.median(key), rab)} "
+                f"| {fmt(s.median('publish_cpu_us'))} / {fmt(s.median('consume_cpu_us'))} |"
             )
         self.sections.append("\n".join(lines))
         for phase in ("publish", "consume"):
@@ -422,15 +425,16 @@ class Run:
             "'first' is the first iteration of the process (imports, broker creation). "
             f"Median (min-max) of {cfg.repeats} run(s); speed-up = other's median / this one's.",
             "",
-            "| backend | median ms | p95 ms | first ms | speed-up vs memory:// "
-            "| speed-up vs RabbitMQ |",
-            "|---|---|---|---|---|---|",
+            "| backend | median ms | p95 ms | first ms | CPU ms (client process) "
+            "| speed-up vs memory:// | speed-up vs RabbitMQ |",
+            "|---|---|---|---|---|---|---|",
         ]
         for name, s in series.items():
             median = s.median("median_ms")
             lines.append(
                 f"| {name} | {cell(s, 'median_ms')} | {cell(s, 'p95_ms')} | "
-                f"{cell(s, 'first_ms')} | {ratio(mem, median)} | {ratio(rab, median)} |"
+                f"{cell(s, 'first_ms')} | {cell(s, 'cpu_ms')} | "
+                f"{ratio(mem, median)} | {ratio(rab, median)} |"
             )
         self.sections.append("\n".join(lines))
         inproc = series[INPROC].median("median_ms")
@@ -466,12 +470,14 @@ class Run:
             "process) and `rpc://` results; memory:// polls every 1 ms. "
             f"Median (min-max) of {cfg.repeats} run(s).",
             "",
-            "| backend | round trips/s | median ms | p95 ms | vs memory:// | vs RabbitMQ |",
-            "|---|---|---|---|---|---|",
+            "| backend | round trips/s | median ms | p95 ms | CPU ms per round trip "
+            "(client process) | vs memory:// | vs RabbitMQ |",
+            "|---|---|---|---|---|---|---|",
         ]
         for name, s in series.items():
             lines.append(
                 f"| {name} | {cell(s, key)} | {cell(s, 'median_ms')} | {cell(s, 'p95_ms')} | "
+                f"{cell(s, 'cpu_ms_per_roundtrip')} | "
                 f"{ratio(s.median(key), mem)} | {ratio(s.median(key), rab)} |"
             )
         self.sections.append("\n".join(lines))
@@ -650,13 +656,9 @@ def _trim(text: str) -> str:
     """pstats output without blank lines and with short paths."""
     out = []
     for line in text.splitlines():
-        if not line.strip():
-            continue
-        for marker in (f"{ROOT}/", "site-packages/"):
-            if marker in line:
-                head, _, tail = line.partition("/")
-                line = head + tail.split(marker, 1)[1] if marker in tail else line
-        out.append(line.rstrip())
+        if line.strip():
+            line = re.sub(r"/\S*?site-packages/", "", line).replace(f"{ROOT}/", "")
+            out.append(line.rstrip())
     return "\n".join(out)
 
 
