@@ -225,6 +225,17 @@ class Pipe:
                 self._update_signal()
             return self._signal[0].fileno()
 
+    def poke(self) -> None:
+        """Make :meth:`fileno` readable until the next read finds nothing.
+
+        For event loops that have work of their own queued and are about
+        to block on this descriptor (see :class:`fakebroker.transport.Transport`).
+        """
+        with self._lock:
+            if self._signal is not None and not self._closed:
+                self._dirty = True
+                self._set_signal(True)
+
     @property
     def closed(self) -> bool:
         """True once the client closed the pipe or the engine ended the connection."""

@@ -260,6 +260,26 @@ class Transport(pyamqp.Transport):
     Connection = Connection
     driver_name = "fakebroker"
 
+    def register_with_event_loop(self, connection: Any, loop: Any) -> None:
+        """Watch the pipe's descriptor in kombu's hub, and keep the hub from stalling.
+
+        kombu's hub runs the callbacks queued from its own thread (Celery's
+        deferred acks, the reader's next round) only after its next poll.
+        Over a network the broker's answer to the previous round arrives
+        while the hub polls and wakes it; in-process that answer was already
+        read in the same round, so the poll would block with acks queued and
+        nothing left to wake it (kombu PR #1587, celery issue #7718).  Before
+        each poll, a tick makes the pipe's descriptor readable while the hub
+        has queued callbacks: the poll returns at once, the read finds
+        nothing, and the queued callbacks run.
+        """
+        super().register_with_event_loop(connection, loop)  # type: ignore[no-untyped-call]
+        loop.on_tick.add(_HubTick(connection, loop))
+
+    def qos_semantics_matches_spec(self, connection: Any) -> bool:
+        """False, as kombu answers for RabbitMQ: prefetch is per consumer unless global."""
+        return False
+
     @property
     def default_connection_params(self) -> dict[str, Any]:
         """guest/guest on the "default" broker."""
@@ -270,6 +290,22 @@ class Transport(pyamqp.Transport):
     def driver_version(self) -> str:
         """fakebroker's version."""
         return "0.1.0"
+
+
+class _HubTick:
+    """An ``on_tick`` callback of kombu's hub for one in-process connection."""
+
+    def __init__(self, connection: Any, loop: Any) -> None:
+        self.connection = connection
+        self.loop = loop
+
+    def __call__(self) -> None:
+        pipe = getattr(self.connection.transport, "pipe", None)
+        if pipe is None or pipe.closed:
+            self.loop.on_tick.discard(self)
+            return
+        if getattr(self.loop, "_ready", None):
+            pipe.poke()
 
 
 def register() -> None:

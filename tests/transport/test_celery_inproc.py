@@ -48,3 +48,62 @@ def test_celery_worker_through_fakebroker_serve(qname: str) -> None:
         app = _app(server.url, qname)
         with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=TIMEOUT):
             assert app.tasks["fbtest.add"].delay(2, 3).get(timeout=TIMEOUT) == 5
+
+
+def test_celery_worker_keeps_up_with_a_stream_of_tasks(url: str, qname: str) -> None:
+    """2,000 tasks queued at once all run (a worker on fakebroker:// once stalled here).
+
+    kombu's hub ran Celery's deferred acks only after its next poll; in-process
+    nothing woke that poll, so the worker waited a poll timeout per prefetch
+    window (1 s with these heartbeats). The transport now wakes the hub while
+    it has callbacks queued.
+    """
+    import threading
+
+    broker_url = "fakebroker://celery" if url.startswith("fakebroker") else url
+    app = _app(broker_url, qname)
+    total, ran, done = 2000, [0], threading.Event()
+
+    @app.task(name="fbtest.tick", shared=False, ignore_result=True)
+    def tick() -> None:
+        ran[0] += 1
+        if ran[0] == total:
+            done.set()
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=TIMEOUT):
+        for _ in range(total):
+            tick.delay()
+        # ~2 s here; stalled, it took over 80 s
+        assert done.wait(30.0), f"only {ran[0]} of {total} tasks ran"
+
+
+def test_the_hub_is_woken_while_it_has_callbacks_queued() -> None:
+    """Before kombu's hub polls, the pipe's descriptor is readable iff the hub has work queued."""
+    import select
+
+    import kombu
+    from kombu.asynchronous import Hub
+
+    hub = Hub()
+    with kombu.Connection("fakebroker://hubtick") as conn:
+        conn.connect()
+        conn.transport.register_with_event_loop(conn.connection, hub)
+        fd = conn.connection.sock.fileno()
+
+        def readable() -> bool:
+            return bool(select.select([fd], [], [], 0)[0])
+
+        def tick() -> None:
+            for callback in list(hub.on_tick):
+                callback()
+
+        tick()
+        assert not readable()
+        hub._loop_thread = __import__("threading").get_ident()  # queued from the loop's thread
+        hub.call_soon(lambda: None)
+        tick()
+        assert readable()
+        with pytest.raises(TimeoutError):
+            conn.drain_events(timeout=0)  # the hub's read finds nothing ...
+        assert not readable()  # ... and the descriptor is quiet again
+    hub.close()
