@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import itertools
 import socket
+import struct
 import threading
 import time
 import weakref
@@ -50,6 +51,9 @@ __all__ = [
 SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
 
 _MAX_JUMPS = 10_000
+# Read bytes are cut from the inbox's front once this many have accumulated.
+_COMPACT = 1 << 16
+_FRAME_HEADER = struct.Struct(">BHI")
 # A blocked reader re-checks this often whether another thread could still write.
 _RECHECK = 0.5
 
@@ -152,6 +156,8 @@ class Pipe:
         self._lock = lock_for(broker)
         self._cond = threading.Condition(self._lock)
         self._inbox = bytearray()
+        self._pos = 0  # read position in _inbox (consumed bytes are dropped in bulk)
+        self._seen: int | None = None  # the last thread recorded with note_thread
         self._dirty = False
         self._closed = False
         self._signal: tuple[socket.socket, socket.socket] | None = None
@@ -173,12 +179,12 @@ class Pipe:
     def send(self, data: bytes) -> None:
         """Deliver client bytes to the engine; raises BrokenPipeError once closed."""
         with self._lock:
-            note_thread(self.broker)
+            self._note()
             if self._reset and not self._closed:
                 raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
             if self._closed or self.engine.closed:
                 raise BrokenPipeError(errno.EPIPE, "fakebroker pipe closed")
-            self.engine.receive_data(bytes(data))
+            self.engine.receive_data(data if type(data) is bytes else bytes(data))
             self._service()
 
     def recv(self, n: int, timeout: float | None = None) -> bytes:
@@ -187,9 +193,12 @@ class Pipe:
         Raises :class:`socket.timeout` when nothing arrives in ``timeout``
         seconds (at once when no other thread could produce anything).
         """
+        with self._lock:
+            self._note()
+            if len(self._inbox) > self._pos:  # already here: no timers, no engine
+                return self._take(n)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            note_thread(self.broker)
             self._jumps = 0
             clock = self.broker.clock
             self._virtual_deadline = (
@@ -199,7 +208,7 @@ class Pipe:
             )
             while True:
                 self._service()
-                if self._inbox:
+                if len(self._inbox) > self._pos:
                     return self._take(n)
                 if self._reset and not self._closed:
                     raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
@@ -208,11 +217,35 @@ class Pipe:
                 if not self._wait(deadline, timeout):
                     raise TimeoutError("timed out")
 
+    def take_frame(self) -> tuple[int, int, bytes] | None:
+        """The next whole AMQP frame ``(type, channel, payload)`` if one is here, else None.
+
+        Never waits and never raises for a short or empty inbox (the caller
+        then reads with :meth:`recv`); raises ValueError when the frame's end
+        octet is wrong.
+        """
+        with self._lock:
+            self._note()
+            if len(self._inbox) - self._pos < 8:
+                self._service()
+            inbox, pos = self._inbox, self._pos
+            if len(inbox) - pos < 8:
+                return None
+            frame_type, channel, size = _FRAME_HEADER.unpack_from(inbox, pos)
+            end = pos + 7 + size
+            if end >= len(inbox):
+                return None
+            if inbox[end] != 0xCE:
+                raise ValueError(f"Received frame_end {inbox[end]:#04x} while expecting 0xce")
+            payload = bytes(inbox[pos + 7 : end])
+            self._advance(end + 1)
+            return frame_type, channel, payload
+
     def pending(self) -> int:
         """How many bytes the client can read without waiting."""
         with self._lock:
             self._service()
-            return len(self._inbox)
+            return len(self._inbox) - self._pos
 
     def fileno(self) -> int:
         """A file descriptor readable exactly when :meth:`recv` has something (or EOF)."""
@@ -251,6 +284,7 @@ class Pipe:
             if not self.engine.closed:
                 self.engine.connection_lost()
             self._inbox.clear()
+            self._pos = 0
             self._cond.notify_all()
             signal, self._signal = self._signal, None
         if signal is not None:
@@ -293,11 +327,28 @@ class Pipe:
             self._cond.notify_all()
         self._update_signal()
 
+    def _note(self) -> None:
+        ident = threading.get_ident()
+        if ident != self._seen:
+            note_thread(self.broker)
+            self._seen = ident
+
     def _take(self, n: int) -> bytes:
-        chunk = bytes(self._inbox[:n])
-        del self._inbox[:n]
-        self._update_signal()
+        pos = self._pos
+        chunk = bytes(self._inbox[pos : pos + n])
+        self._advance(pos + len(chunk))
         return chunk
+
+    def _advance(self, pos: int) -> None:
+        inbox = self._inbox
+        if pos >= len(inbox):
+            inbox.clear()
+            pos = 0
+        elif pos > _COMPACT:
+            del inbox[:pos]
+            pos = 0
+        self._pos = pos
+        self._update_signal()
 
     def _wait(self, deadline: float | None, timeout: float | None) -> bool:
         """Wait for output; False when the read should time out."""
@@ -348,7 +399,7 @@ class Pipe:
         return True
 
     def _update_signal(self) -> None:
-        self._set_signal(bool(self._inbox) or self._dirty or self.engine.closed)
+        self._set_signal(len(self._inbox) > self._pos or self._dirty or self.engine.closed)
 
     def _set_signal(self, readable: bool) -> None:
         if self._signal is None or readable == self._signalled:

@@ -187,6 +187,19 @@ class PipeTransport(amqp.transport._AbstractTransport):  # type: ignore[misc]
         finally:
             self._timeout = previous
 
+    def read_frame(self, unpack: Any = None) -> tuple[int, int, bytes]:
+        """The next frame: taken whole from the pipe when it is there, else read as py-amqp does."""
+        pipe = self.pipe
+        if pipe is not None and not self._read_buffer:
+            try:
+                frame = pipe.take_frame()
+            except ValueError as error:
+                raise amqp.exceptions.UnexpectedFrame(str(error)) from None
+            if frame is not None:
+                return frame
+        result: tuple[int, int, bytes] = super().read_frame()
+        return result
+
     def _read(self, n: int, initial: bool = False) -> bytes:
         pipe = self._require_pipe()
         rbuf = self._read_buffer

@@ -133,10 +133,21 @@ class ChannelsMixin:
             chan.core.close()
             del self._channels[number]
             return C.Channel.CloseOk()
+        if type(method) is C.Basic.Publish:
+            chan.core.basic_publish(
+                method.exchange,
+                method.routing_key,
+                command.body or b"",
+                command.properties or {},
+                method.mandatory,
+                method.immediate,
+                wire=_header_for_wire(command),
+            )
+            return None
         handler = HANDLERS.get(type(method))
         if handler is None:
             raise _misplaced(method)
-        return handler(chan.core, method, command.body, command.properties)
+        return handler(chan.core, method)
 
     def _send_reply(self, number: int, reply: Reply) -> None:
         if reply is None:
@@ -158,3 +169,11 @@ class ChannelsMixin:
             method_id=error.method_id,
         )
         self._send(number, close)
+
+
+def _header_for_wire(command: Command) -> bytes | None:
+    """The client's content header, re-sendable as is (weight 0, as the server sends)."""
+    header = command.header
+    if header is None or header[2:4] != b"\x00\x00":
+        return None
+    return header

@@ -35,6 +35,8 @@ class Command:
     method: base.Frame
     properties: dict[str, Any] | None = None
     body: bytes | None = None
+    #: The content header frame's payload as the client sent it.
+    header: bytes | None = None
 
 
 class _State(enum.Enum):
@@ -90,6 +92,7 @@ def _on_header(asm: Assembler, frame: Frame) -> Command | None:
         )
     assert asm.pending is not None
     asm.pending.properties = decode_properties(frame.payload[12:])
+    asm.pending.header = frame.payload
     asm.remaining = body_size
     if body_size == 0:
         return asm._complete()

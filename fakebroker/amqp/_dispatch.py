@@ -20,14 +20,14 @@ __all__ = ["CLIENT_CONTENT_METHODS", "HANDLERS", "Reply"]
 
 #: What a handler returns: nothing, a method, or a method carrying a message.
 Reply = base.Frame | tuple[base.Frame, Message] | None
-Handler = Callable[[Channel, Any, "bytes | None", "dict[str, Any] | None"], Reply]
+Handler = Callable[[Channel, Any], Reply]
 
 
 def _ok(nowait: bool, reply: base.Frame) -> Reply:
     return None if nowait else reply
 
 
-def _exchange_declare(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _exchange_declare(ch: Channel, m: Any) -> Reply:
     ch.exchange_declare(
         m.exchange,
         type=m.exchange_type,
@@ -40,22 +40,22 @@ def _exchange_declare(ch: Channel, m: Any, body: bytes | None, props: Any) -> Re
     return _ok(m.nowait, C.Exchange.DeclareOk())
 
 
-def _exchange_delete(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _exchange_delete(ch: Channel, m: Any) -> Reply:
     ch.exchange_delete(m.exchange, if_unused=m.if_unused)
     return _ok(m.nowait, C.Exchange.DeleteOk())
 
 
-def _exchange_bind(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _exchange_bind(ch: Channel, m: Any) -> Reply:
     ch.exchange_bind(m.destination, m.source, m.routing_key, m.arguments or {})
     return _ok(m.nowait, C.Exchange.BindOk())
 
 
-def _exchange_unbind(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _exchange_unbind(ch: Channel, m: Any) -> Reply:
     ch.exchange_unbind(m.destination, m.source, m.routing_key, m.arguments or {})
     return _ok(m.nowait, C.Exchange.UnbindOk())
 
 
-def _queue_declare(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _queue_declare(ch: Channel, m: Any) -> Reply:
     ok = ch.queue_declare(
         m.queue,
         passive=m.passive,
@@ -67,32 +67,32 @@ def _queue_declare(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply
     return _ok(m.nowait, C.Queue.DeclareOk(ok.queue, ok.message_count, ok.consumer_count))
 
 
-def _queue_bind(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _queue_bind(ch: Channel, m: Any) -> Reply:
     ch.queue_bind(m.queue, m.exchange, m.routing_key, m.arguments or {})
     return _ok(m.nowait, C.Queue.BindOk())
 
 
-def _queue_unbind(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _queue_unbind(ch: Channel, m: Any) -> Reply:
     ch.queue_unbind(m.queue, m.exchange, m.routing_key, m.arguments or {})
     return C.Queue.UnbindOk()
 
 
-def _queue_purge(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _queue_purge(ch: Channel, m: Any) -> Reply:
     count = ch.queue_purge(m.queue)
     return _ok(m.nowait, C.Queue.PurgeOk(message_count=count))
 
 
-def _queue_delete(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _queue_delete(ch: Channel, m: Any) -> Reply:
     count = ch.queue_delete(m.queue, if_unused=m.if_unused, if_empty=m.if_empty)
     return _ok(m.nowait, C.Queue.DeleteOk(message_count=count))
 
 
-def _basic_qos(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_qos(ch: Channel, m: Any) -> Reply:
     ch.basic_qos(m.prefetch_size, m.prefetch_count, m.global_)
     return C.Basic.QosOk()
 
 
-def _basic_consume(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_consume(ch: Channel, m: Any) -> Reply:
     tag = ch.basic_consume(
         m.queue,
         consumer_tag=m.consumer_tag,
@@ -104,17 +104,12 @@ def _basic_consume(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply
     return _ok(m.nowait, C.Basic.ConsumeOk(consumer_tag=tag))
 
 
-def _basic_cancel(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_cancel(ch: Channel, m: Any) -> Reply:
     ch.basic_cancel(m.consumer_tag)
     return _ok(m.nowait, C.Basic.CancelOk(consumer_tag=m.consumer_tag))
 
 
-def _basic_publish(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
-    ch.basic_publish(m.exchange, m.routing_key, body or b"", props or {}, m.mandatory, m.immediate)
-    return None
-
-
-def _basic_get(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_get(ch: Channel, m: Any) -> Reply:
     ok = ch.basic_get(m.queue, no_ack=m.no_ack)
     if ok is None:
         return C.Basic.GetEmpty()
@@ -128,55 +123,57 @@ def _basic_get(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
     return method, ok.message
 
 
-def _basic_ack(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_ack(ch: Channel, m: Any) -> Reply:
     ch.basic_ack(m.delivery_tag, m.multiple)
     return None
 
 
-def _basic_nack(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_nack(ch: Channel, m: Any) -> Reply:
     ch.basic_nack(m.delivery_tag, m.multiple, m.requeue)
     return None
 
 
-def _basic_reject(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_reject(ch: Channel, m: Any) -> Reply:
     ch.basic_reject(m.delivery_tag, m.requeue)
     return None
 
 
-def _basic_recover(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_recover(ch: Channel, m: Any) -> Reply:
     ch.basic_recover(m.requeue)
     return C.Basic.RecoverOk()
 
 
-def _basic_recover_async(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _basic_recover_async(ch: Channel, m: Any) -> Reply:
     ch.basic_recover(m.requeue)
     return None
 
 
-def _confirm_select(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _confirm_select(ch: Channel, m: Any) -> Reply:
     ch.confirm_select()
     return _ok(m.nowait, C.Confirm.SelectOk())
 
 
-def _tx_select(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _tx_select(ch: Channel, m: Any) -> Reply:
     ch.tx_select()
     return C.Tx.SelectOk()
 
 
-def _tx_commit(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _tx_commit(ch: Channel, m: Any) -> Reply:
     ch.tx_commit()
     return C.Tx.CommitOk()
 
 
-def _tx_rollback(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _tx_rollback(ch: Channel, m: Any) -> Reply:
     ch.tx_rollback()
     return C.Tx.RollbackOk()
 
 
-def _channel_flow(ch: Channel, m: Any, body: bytes | None, props: Any) -> Reply:
+def _channel_flow(ch: Channel, m: Any) -> Reply:
     return C.Channel.FlowOk(active=ch.flow(m.active))
 
 
+# basic.publish is run by the channel layer (_channels.py): it also hands the
+# core the client's encoded content header.
 HANDLERS: dict[type[base.Frame], Handler] = {
     C.Channel.Flow: _channel_flow,
     C.Exchange.Declare: _exchange_declare,
@@ -191,7 +188,6 @@ HANDLERS: dict[type[base.Frame], Handler] = {
     C.Basic.Qos: _basic_qos,
     C.Basic.Consume: _basic_consume,
     C.Basic.Cancel: _basic_cancel,
-    C.Basic.Publish: _basic_publish,
     C.Basic.Get: _basic_get,
     C.Basic.Ack: _basic_ack,
     C.Basic.Nack: _basic_nack,

@@ -87,7 +87,7 @@ class Channel:
         self.confirm = False
         self.publish_seq = 0
         self.tx = False
-        self._tx_publishes: list[tuple[Exchange, str, bool, Properties, bytes]] = []
+        self._tx_publishes: list[tuple[Exchange, str, bool, Properties, bytes, object]] = []
         self._tx_acks: list[tuple[int, Pending, str | None, bool]] = []
         self.closed = False
         self.last_queue: str | None = None
@@ -517,8 +517,15 @@ class Channel:
         properties: Properties | None = None,
         mandatory: bool = False,
         immediate: bool = False,
+        wire: object = None,
     ) -> None:
-        """basic.publish: routes now (or at tx.commit); confirms and returns go to the outbox."""
+        """basic.publish: routes now (or at tx.commit); confirms and returns go to the outbox.
+
+        ``wire`` is an opaque encoding of ``properties`` (the protocol
+        engine's content header): kept as :attr:`Message.wire` while the
+        core leaves the properties as they came, as RabbitMQ re-sends a
+        publisher's encoded properties unchanged.
+        """
         try:
             if immediate:
                 raise R.immediate()
@@ -528,24 +535,33 @@ class Channel:
             if target.internal:
                 raise R.internal_exchange(exchange, self.vhost.name)
             props = properties or {}
+            if props is not properties:
+                wire = None
             if "expiration" in props:
                 check_expiration(props["expiration"])
             if props.get("reply_to") == REPLY_QUEUE:
-                props = self.broker.reply_to.rewrite(self, props)
+                props, wire = self.broker.reply_to.rewrite(self, props), None
         except AMQPError as error:
             self.fail(error)
             raise
         if self.tx:
-            self._tx_publishes.append((target, routing_key, mandatory, props, body))
+            self._tx_publishes.append((target, routing_key, mandatory, props, body, wire))
             return
-        self._publish(target, routing_key, mandatory, props, body)
+        self._publish(target, routing_key, mandatory, props, body, wire)
 
     def _publish(
-        self, exchange: Exchange, routing_key: str, mandatory: bool, props: Properties, body: bytes
+        self,
+        exchange: Exchange,
+        routing_key: str,
+        mandatory: bool,
+        props: Properties,
+        body: bytes,
+        wire: object = None,
     ) -> None:
         broker = self.broker
         vhost = self.vhost
         msg = Message(exchange.name, routing_key, props, body, next(broker.message_ids))
+        msg.wire = wire
         journal = broker.journal
         if journal.enabled:
             journal.record(
@@ -618,9 +634,9 @@ class Channel:
             raise R.not_transactional()
         publishes, self._tx_publishes = self._tx_publishes, []
         acks, self._tx_acks = self._tx_acks, []
-        for exchange, routing_key, mandatory, props, body in publishes:
+        for exchange, routing_key, mandatory, props, body, wire in publishes:
             if not exchange.deleted:
-                self._publish(exchange, routing_key, mandatory, props, body)
+                self._publish(exchange, routing_key, mandatory, props, body, wire)
         self._apply_settlements([(p, reason, requeue) for _, p, reason, requeue in acks], "acked")
 
     @_closes_on_error

@@ -68,6 +68,16 @@ def rabbit_session(
     timeout: float = 2.0,
 ) -> list[tuple[int, Any]]:
     """Open a connection, send ``chunks``, return the next ``expect`` frames."""
+    return parse(rabbit_session_bytes(*chunks, expect=expect, tune=tune, timeout=timeout))
+
+
+def rabbit_session_bytes(
+    *chunks: bytes,
+    expect: int = 1,
+    tune: tuple[int, int, int] = (2047, 131072, 0),
+    timeout: float = 2.0,
+) -> bytes:
+    """As :func:`rabbit_session`, but the answer's raw bytes."""
     require_rabbit()
     with socket.create_connection((HOST, PORT), timeout=timeout) as sock:
         sock.sendall(PROTOCOL_HEADER)
@@ -81,4 +91,4 @@ def rabbit_session(
         _read_until(sock, _has_frames(1), timeout)
         sock.sendall(b"".join(chunks))
         data, _ = _read_until(sock, _has_frames(expect), timeout)
-        return parse(data)
+        return data
