@@ -4,7 +4,9 @@ Rules:
 - events for a channel that is gone or closing are dropped;
 - basic.cancel goes only to clients with ``consumer_cancel_notify``, and
   connection.blocked / unblocked only to clients with ``connection.blocked``;
-- ConnectionClosed sends connection.close and waits for close-ok (30 s).
+- ConnectionClosed sends connection.close and waits for close-ok (30 s), or
+  resets the transport right after it (``reset``, a shutdown);
+- ConnectionReset resets the transport (the output before it still leaves).
 """
 
 from __future__ import annotations
@@ -76,7 +78,14 @@ def _channel_closed(eng: Engine, ev: Any) -> None:
 def _connection_closed(eng: Engine, ev: Any) -> None:
     eng._send_connection_close(ev.error)
     eng._teardown_core()
-    eng._start_closing(eng._delays[1])
+    if ev.reset:
+        F.drop(eng)  # the close frame leaves, then the transport is reset
+    else:
+        eng._start_closing(eng._delays[1])
+
+
+def _connection_reset(eng: Engine, ev: Any) -> None:
+    F.drop(eng)
 
 
 def _blocked(eng: Engine, ev: Any) -> None:
@@ -101,6 +110,7 @@ _EVENTS: dict[type, Callable[[Engine, Any], None]] = {
     E.ConsumerCancelled: _cancelled,
     E.ChannelClosed: _channel_closed,
     E.ConnectionClosed: _connection_closed,
+    E.ConnectionReset: _connection_reset,
     E.Blocked: _blocked,
     E.Unblocked: _unblocked,
 }

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._channel import Channel
 from .errors import AMQPConnectionError, ReplyCode
-from .events import ConnectionClosed, Event
+from .events import ConnectionClosed, ConnectionReset, Event
 
 if TYPE_CHECKING:
     from ._queue import Queue
@@ -62,13 +62,28 @@ class Connection:
         self.teardown()
 
     def close_forced(
-        self, text: str = "broker forced connection closure with reason 'shutdown'"
+        self,
+        text: str = "broker forced connection closure with reason 'shutdown'",
+        *,
+        reset: bool = False,
     ) -> None:
-        """Close from the broker's side: the client gets connection.close 320."""
+        """Close from the broker's side: the client gets connection.close 320.
+
+        ``reset``: the transport is reset right after the close frame instead
+        of waiting for close-ok (as RabbitMQ does when it shuts down).
+        """
         if self.closed:
             return
         self.teardown()
-        self.emit(ConnectionClosed(AMQPConnectionError(ReplyCode.CONNECTION_FORCED, text)))
+        error = AMQPConnectionError(ReplyCode.CONNECTION_FORCED, text)
+        self.emit(ConnectionClosed(error, reset=reset))
+
+    def reset(self) -> None:
+        """Drop the connection as a TCP reset would: torn down now, the transport reset."""
+        if self.closed:
+            return
+        self.teardown()
+        self.emit(ConnectionReset())
 
     def teardown(self) -> None:
         """Close every channel (requeueing), delete exclusive queues, leave the broker."""

@@ -1,8 +1,11 @@
 """Broker-wide faults: a restart, and resource alarms (sans-I/O).
 
 Rules (RabbitMQ 3.10):
-- a restart closes every connection with 320 CONNECTION_FORCED (their
-  unacked deliveries go back to their queues, redelivered); afterwards only
+- a restart closes every connection with connection.close 320
+  ``CONNECTION_FORCED - broker forced connection closure with reason
+  'shutdown'`` (class 0, method 0) and resets the transport right after it,
+  without waiting for close-ok (their unacked deliveries go back to their
+  queues, redelivered); afterwards only
   durable exchanges and durable queues exist, and a durable queue keeps only
   its persistent messages (delivery_mode 2);
 - a resource alarm blocks each connection at its next basic.publish: the
@@ -38,9 +41,9 @@ def make_faults(broker: Broker) -> Faults:
 
 
 def restart(broker: Broker) -> None:
-    """Close every connection (320), then keep only what a restart keeps."""
+    """Close every connection (320, then a reset), then keep only what a restart keeps."""
     for conn in list(broker.connections):
-        conn.close_forced(SHUTDOWN_TEXT)
+        conn.close_forced(SHUTDOWN_TEXT, reset=True)
     broker.alarms.clear()
     for vhost in broker.vhosts.values():
         broker.journal.record("fault", vhost.name, action="restart")

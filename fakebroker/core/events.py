@@ -18,6 +18,7 @@ __all__ = [
     "ConfirmAck",
     "ConfirmNack",
     "ConnectionClosed",
+    "ConnectionReset",
     "ConsumerCancelled",
     "Deliver",
     "Event",
@@ -87,9 +88,21 @@ class ChannelClosed:
 
 @dataclass(slots=True)
 class ConnectionClosed:
-    """The server closed the connection (operator close, shutdown, restart)."""
+    """The server closed the connection (operator close, shutdown, restart).
+
+    ``reset``: the transport is reset right after the connection.close frame,
+    without waiting for close-ok (RabbitMQ's shutdown does this).
+    """
 
     error: AMQPError
+    channel: int = 0
+    reset: bool = False
+
+
+@dataclass(slots=True)
+class ConnectionReset:
+    """A fault dropped the connection: the transport is reset, as a crashed peer's."""
+
     channel: int = 0
 
 
@@ -116,6 +129,7 @@ Event = (
     | ConsumerCancelled
     | ChannelClosed
     | ConnectionClosed
+    | ConnectionReset
     | Blocked
     | Unblocked
 )

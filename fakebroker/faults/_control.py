@@ -25,10 +25,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._lock import lock_for
-from ._rules import Hit, Rule
+from ._rules import Hit, Rule, _like
 
 if TYPE_CHECKING:
-    from ..core import Broker
+    from ..core import Broker, Connection
 
 __all__ = ["Faults"]
 
@@ -236,7 +236,43 @@ class Faults:
         text = text or f"fault injected on '{on}'"
         return self._add("close_channel", "method_received", on, code=code, text=text, **match)
 
-    # -- broker faults (at once) ------------------------------------------------------------
+    # -- faults at once ---------------------------------------------------------------------
+
+    def drop_connections(
+        self,
+        *,
+        connection: str | None = None,
+        user: str | None = None,
+        vhost: str | None = None,
+    ) -> int:
+        """Drop the matching client connections now, as a TCP reset would; how many.
+
+        ``connection`` is an ``fnmatch`` pattern over the connection's name
+        (``"peer -> local"``) or its client-given ``connection_name``; ``user``
+        and ``vhost`` are patterns too; no pattern matches every open
+        connection.  Each one is torn down at once (its unacked deliveries
+        requeued) and its transport reset: over TCP the socket is aborted,
+        in-process the client's next read or write raises
+        ``ConnectionResetError``.  Safe from any thread; each drop is
+        journaled as a ``fault`` entry (``action="drop"``).
+        """
+        with lock_for(self.broker):
+            dropped = [
+                conn
+                for conn in list(self.broker.connections)
+                if _connection_matches(conn, connection, user, vhost)
+            ]
+            for conn in dropped:
+                self.broker.journal.record(
+                    "fault",
+                    conn.vhost.name,
+                    action="drop",
+                    point=None,
+                    connection=conn.name,
+                    user=conn.user,
+                )
+                conn.reset()
+        return len(dropped)
 
     def restart(self) -> None:
         """Restart the broker now (see ``Broker.restart``)."""
@@ -262,6 +298,18 @@ class Faults:
 
 
 _REPEATING = ("every", "after", "probability")
+
+
+def _connection_matches(
+    conn: Connection, connection: str | None, user: str | None, vhost: str | None
+) -> bool:
+    if connection is not None:
+        given = str(conn.client_properties.get("connection_name") or "")
+        if not (_like(conn.name, connection) or _like(given, connection)):
+            return False
+    if user is not None and not _like(conn.user, user):
+        return False
+    return vhost is None or _like(conn.vhost.name, vhost)
 
 
 def _point(when: str) -> str:
