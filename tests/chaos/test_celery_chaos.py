@@ -1,8 +1,27 @@
 """A Celery worker loses its broker connection while it holds a task's message.
 
-With ``acks_late`` the message is still unacked when the connection drops (a
-fault rule at the worker's ``basic.ack``): the broker requeues it and the task
-runs again (at-least-once), on the in-process fakebroker.
+The pair of tests below drops the worker's consumer connection from inside
+the running task (``broker.faults.drop_connections``), as when the worker
+process dies mid-task, on the in-process fakebroker:
+
+- with ``acks_late`` the message is still unacked: the broker requeues it
+  and the task runs again (at-least-once);
+- without it Celery acked the message before running the task: nothing is
+  requeued, the task ran once, and had the worker really died the work would
+  be lost (at-most-once).
+
+Celery acks through kombu's hub (``hub.call_soon``), so with the ``solo``
+pool, whose task runs inside the hub's own loop, the "early" ack would still
+be waiting when the task body runs (checked in the broker: the message is
+still unacked, and a drop then redelivers it even without acks_late; with
+the ``threads`` pool too, until the hub thread gets to it).  So the pair
+uses the ``threads`` pool, where the hub sends the ack while the task runs,
+and the task waits until the broker has handled the ack before it drops the
+connection.
+
+A third test drops the connection at the worker's ``basic.ack`` (a fault
+rule): the acks_late task ran, its ack is lost with the connection, and it
+runs again.
 """
 
 from __future__ import annotations
@@ -10,6 +29,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,6 +38,9 @@ celery = pytest.importorskip("celery")
 from celery.contrib.testing.worker import start_worker  # noqa: E402
 
 from fakebroker import transport  # noqa: E402
+from fakebroker._lock import lock_for  # noqa: E402
+from fakebroker._testing_idle import wait_for  # noqa: E402
+from fakebroker.core import Broker  # noqa: E402
 
 TIMEOUT = 20.0
 _names = itertools.count()
@@ -47,7 +70,105 @@ def _app(
     return app, runs
 
 
-def test_acks_late_task_runs_again_after_the_worker_connection_drops() -> None:
+def _consumers(broker: Broker, queue: str) -> list[str]:
+    """The connections consuming ``queue`` (the worker's consumer connection)."""
+    with lock_for(broker):
+        return [c["connection"] for c in broker.list_consumers() if c["queue"] == queue]
+
+
+def _state(broker: Broker, queue: str) -> tuple[int, int]:
+    """(ready, unacked) of ``queue``."""
+    with lock_for(broker):
+        (info,) = [q for q in broker.list_queues() if q.name == queue]
+        return info.messages_ready, info.messages_unacknowledged
+
+
+def _acks(broker: Broker, queue: str) -> int:
+    with lock_for(broker):
+        return len(broker.journal.entries("acked", queue=queue))
+
+
+class WorkerDies:
+    """The task body's fault: drop the worker's consumer connection, once, and note the queue.
+
+    ``wait_for_ack``: first wait until the broker has handled the worker's ack
+    (Celery without acks_late acks before the task runs, deferred through the hub).
+    """
+
+    def __init__(self, broker: Broker, queue: str, *, wait_for_ack: bool) -> None:
+        self.broker, self.queue, self.wait_for_ack = broker, queue, wait_for_ack
+        self.seen: dict[str, Any] = {}
+        self.done = threading.Event()
+        self.ran_again = threading.Event()
+
+    def __call__(self) -> None:
+        if self.done.is_set():
+            self.ran_again.set()
+            return
+        broker, queue = self.broker, self.queue
+        if self.wait_for_ack:
+            wait_for(lambda: _acks(broker, queue) == 1, TIMEOUT)
+        (connection,) = _consumers(broker, queue)
+        self.seen.update(connection=connection, before=_state(broker, queue))
+        self.seen["dropped"] = broker.faults.drop_connections(connection=connection)
+        self.seen["after"] = _state(broker, queue)
+        self.done.set()
+
+
+def _run_worker_dies(
+    *, acks_late: bool, pool: str = "threads", wait_for_ack: bool | None = None
+) -> tuple[WorkerDies, list[int]]:
+    """Run one task whose body drops its worker's consumer connection."""
+    name = f"chaos-celery-dies-{int(acks_late)}-{next(_names)}"  # lower case: a URL host
+    queue = f"{name}-q"
+    holder: list[WorkerDies] = []
+    app, runs = _app(name, acks_late=acks_late, on_run=lambda: holder[0]())
+    broker = transport.get_broker(name)
+    wait = not acks_late if wait_for_ack is None else wait_for_ack
+    dies = WorkerDies(broker, queue, wait_for_ack=wait)
+    holder.append(dies)
+    try:
+        with start_worker(app, pool=pool, perform_ping_check=False, shutdown_timeout=TIMEOUT):
+            result = app.tasks[f"{name}.work"].delay(21)
+            assert result.get(timeout=TIMEOUT) == 42
+            assert dies.done.wait(TIMEOUT)
+            if dies.seen["after"] != (0, 0):  # requeued: it runs again
+                assert dies.ran_again.wait(TIMEOUT)
+            # the worker reconnected and consumes again, on a new connection
+            wait_for(lambda: _consumers(broker, queue) not in ([], [dies.seen["connection"]]))
+            wait_for(lambda: _state(broker, queue) == (0, 0), TIMEOUT)
+            return dies, list(runs)
+    finally:
+        transport.drop_broker(name)
+
+
+def test_without_acks_late_a_task_whose_worker_dies_is_not_redelivered() -> None:
+    dies, runs = _run_worker_dies(acks_late=False)
+    assert dies.seen["dropped"] == 1
+    assert dies.seen["before"] == (0, 0)  # acked (checked in the broker) before the drop
+    assert dies.seen["after"] == (0, 0)  # so nothing came back to the queue
+    assert not dies.ran_again.is_set()
+    assert runs == [21]  # ran once; had the worker died, the work would be lost
+
+
+def test_with_acks_late_a_task_whose_worker_dies_runs_again() -> None:
+    dies, runs = _run_worker_dies(acks_late=True)
+    assert dies.seen["dropped"] == 1
+    assert dies.seen["before"] == (0, 1)  # still unacked while the task runs
+    assert dies.seen["after"] == (1, 0)  # requeued by the drop
+    assert runs == [21, 21]  # ran again on the worker's new connection
+
+
+def test_without_acks_late_the_early_ack_is_still_deferred_when_a_solo_task_starts() -> None:
+    # Celery "acks before running the task", but kombu's hub sends that ack only after
+    # the solo pool's task returns: a worker dying at the start of the task loses nothing.
+    dies, runs = _run_worker_dies(acks_late=False, pool="solo", wait_for_ack=False)
+    assert dies.seen["before"] == (0, 1)  # not acked yet, in the broker
+    assert dies.seen["after"] == (1, 0)
+    assert runs == [21, 21]
+
+
+def test_acks_late_task_runs_again_when_its_ack_is_lost_with_the_connection() -> None:
     name = f"chaos-celery-late-{next(_names)}"
     ran_twice = threading.Event()
     app, runs = _app(name, acks_late=True, on_run=lambda: len(runs) >= 2 and ran_twice.set())
