@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,8 @@ from ._wire import FRAME_HEARTBEAT, FRAME_METHOD, Frame, FrameReader
 __all__ = ["Engine"]
 
 INTERNAL_ERROR_TEXT = "INTERNAL_ERROR"
+#: fakebroker's own failures (a bug: the client gets 541 INTERNAL_ERROR) are logged here.
+LOG = logging.getLogger("fakebroker.amqp")
 _PUBLISH_ID = (C.Basic.Publish.index).to_bytes(4, "big")
 
 
@@ -172,6 +175,7 @@ class Engine(ChannelsMixin):
         try:
             step()
         except Exception:
+            LOG.exception("internal error on connection %s", self.name)
             self._internal_error()
 
     def _internal_error(self) -> None:
@@ -423,7 +427,15 @@ class Engine(ChannelsMixin):
             return
         if frame.type != FRAME_METHOD:
             raise unexpected_frame(octets(frame.type, frame.payload))
-        method = decode_method(frame.payload)
+        try:
+            method = decode_method(frame.payload)
+        except ProtocolError as error:
+            if error.silent:
+                raise
+            # RabbitMQ decodes channel 0's methods in its reader, where a
+            # decoding failure is a crash: 541 INTERNAL_ERROR, not 501.
+            self._internal_error()
+            return
         if isinstance(method, C.Connection.Close):
             self._teardown_core()
             self._send(0, C.Connection.CloseOk())

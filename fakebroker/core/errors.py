@@ -58,6 +58,10 @@ class Scope(Enum):
     CONNECTION = "connection"
 
 
+#: A reply text's longest form on the wire (a short string), in bytes.
+MAX_REPLY_TEXT = 255
+
+
 class AMQPError(Exception):
     """A refusal with RabbitMQ's reply code and text.
 
@@ -77,9 +81,18 @@ class AMQPError(Exception):
 
     @property
     def reply_text(self) -> str:
-        """The reply text as RabbitMQ sends it, e.g. ``NOT_FOUND - no queue 'q' in vhost '/'``."""
+        """The reply text as RabbitMQ sends it, e.g. ``NOT_FOUND - no queue 'q' in vhost '/'``.
+
+        A reply text is a short string: RabbitMQ cuts a longer one to its
+        first 252 bytes followed by ``...`` (255 bytes in all).
+        """
         name = REPLY_NAMES.get(self.code, "UNKNOWN")
-        return f"{name} - {self.text}"
+        text = f"{name} - {self.text}"
+        raw = text.encode()
+        if len(raw) <= MAX_REPLY_TEXT:
+            return text
+        # a cut inside a UTF-8 sequence drops that character's partial bytes
+        return raw[: MAX_REPLY_TEXT - 3].decode(errors="ignore") + "..."
 
     def __str__(self) -> str:
         return f"({self.code}) {self.reply_text}"

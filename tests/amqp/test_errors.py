@@ -189,6 +189,21 @@ CASES: dict[str, tuple[list[bytes], tuple[int, str, int, int]]] = {
         ],
         (540, "NOT_IMPLEMENTED - immediate=true", 60, 40),
     ),
+    # RabbitMQ decodes channel 0's methods in its reader: a failure there is a crash
+    "undecodable-on-channel-0": (
+        [raw_method(0, 50, 10, b"\x00\x00\x05xxxxx\x00\x01\x00\x00\x00")],
+        (541, "INTERNAL_ERROR", 0, 0),
+    ),
+    # a reply text longer than a short string: RabbitMQ's first 252 bytes, then "..."
+    "long-reply-text": (
+        [OPEN, raw_method(1, 50, 10, b"\x00\x00\xc8" + b"x" * 200 + b"\x00\x01\x00\x00\x00")],
+        (
+            501,
+            "FRAME_ERROR - cannot decode <<0,0,200," + "120," * 53 + "12...",
+            50,
+            10,
+        ),
+    ),
 }
 
 
@@ -325,3 +340,19 @@ def test_input_after_a_frame_error_is_ignored() -> None:
     assert client.send(method_frame(0, C.Connection.CloseOk())) == []
     client.engine.receive_data(b"")
     assert client.engine.closed
+
+
+@pytest.mark.parametrize("backend", ["fakebroker", "rabbitmq"])
+def test_long_channel_error_texts_are_cut_to_255_bytes(backend: str) -> None:
+    name = "y" * 229
+    chunks = [OPEN, method_frame(1, C.Queue.Declare(queue=name, passive=True))]
+    if backend == "rabbitmq":
+        frames = rabbit_session(*chunks, expect=2)
+    else:
+        client = RawClient()
+        client.open(channels=())
+        frames = client.send(*chunks)
+    close = frames[-1][1]
+    assert isinstance(close, C.Channel.Close)
+    assert close.reply_text == f"NOT_FOUND - no queue '{name}'..."
+    assert len(close.reply_text) == 255
