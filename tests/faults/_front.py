@@ -25,6 +25,12 @@ CONNECTION_LOST = (
 )
 
 
+def without_blocked_capability(cls: type[amqp.Connection]) -> type[amqp.Connection]:
+    """A py-amqp connection class that does not announce ``connection.blocked``."""
+    caps = {k: v for k, v in cls.negotiate_capabilities.items() if k != "connection.blocked"}
+    return type(f"NotBlockable{cls.__name__}", (cls,), {"negotiate_capabilities": caps})
+
+
 @dataclass
 class Front:
     """One broker reachable through one front."""
@@ -34,15 +40,15 @@ class Front:
     url: str
     host: str
 
-    def connect(self, **options: Any) -> amqp.Connection:
-        """A connected py-amqp connection."""
+    def connect(self, *, blocked_capability: bool = True, **options: Any) -> amqp.Connection:
+        """A connected py-amqp connection (without ``connection.blocked`` if asked)."""
         options.setdefault("connect_timeout", 5)
         options.setdefault("read_timeout", 5)
         options.setdefault("write_timeout", 5)
-        if self.kind == "inproc":
-            conn = fbt.AMQPConnection(host=self.host, **options)
-        else:
-            conn = amqp.Connection(host=self.host, **options)
+        cls = fbt.AMQPConnection if self.kind == "inproc" else amqp.Connection
+        if not blocked_capability:
+            cls = without_blocked_capability(cls)
+        conn = cls(host=self.host, **options)
         conn.connect()
         return conn
 

@@ -8,7 +8,7 @@ import pytest
 from ._front import CONNECTION_LOST, Front
 
 #: What RabbitMQ 3.10.8 sends every client on ``rabbitmqctl stop_app`` (then it resets the
-#: socket without waiting for close-ok): docs/rabbitmq-facts.md, "Restart and resource alarms".
+#: socket without waiting for close-ok): docs/rabbitmq-facts.md, section 29.
 SHUTDOWN_REPLY = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"
 
 
