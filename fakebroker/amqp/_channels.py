@@ -106,9 +106,12 @@ class ChannelsMixin:
         if frame.type != FRAME_METHOD:
             return
         method = decode_method(frame.payload)
+        if isinstance(method, C.Channel.Open):  # RabbitMQ's reader still counts it as open
+            raise _misplaced(method)
         if isinstance(method, C.Channel.Close):
+            # Answered, but the channel stays closing until the client's
+            # close-ok for the server's close arrives (RabbitMQ 3.10).
             self._send(number, C.Channel.CloseOk())
-            del self._channels[number]
         elif isinstance(method, C.Channel.CloseOk):
             del self._channels[number]
 

@@ -268,6 +268,8 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> None:
         """queue.unbind."""
+        if exchange == "":  # refused before anything else, even for a missing queue
+            raise R.default_exchange_op()
         name = self._queue_name(queue)
         target = self.vhost.queues.get(name)
         if target is None:  # RabbitMQ allows unbind even on another's exclusive queue

@@ -165,7 +165,6 @@ def test_channel_error_closes_channel_and_discards_until_close_ok() -> None:
         method_frame(1, C.Basic.Publish(routing_key="x")),
         header_frame(1, 3),
         body_frame(1, b"abc"),
-        method_frame(1, C.Channel.Open()),
     )
     assert discarded == []
     # other channels work meanwhile
@@ -174,11 +173,27 @@ def test_channel_error_closes_channel_and_discards_until_close_ok() -> None:
     assert summary(client.call(1, C.Channel.Open())) == [(1, "Channel.OpenOk")]
 
 
+def test_channel_open_before_close_ok_is_a_second_open() -> None:
+    """RabbitMQ 3.10: the closing channel still counts as open: 504, the connection closes."""
+    client = RawClient()
+    client.open()
+    client.call(1, C.Queue.Declare(queue="missing", passive=True))
+    frames = client.call(1, C.Channel.Open())
+    close = frames[-1][1]
+    assert isinstance(close, C.Connection.Close)
+    assert (close.reply_code, close.reply_text) == (
+        504,
+        "CHANNEL_ERROR - second 'channel.open' seen",
+    )
+
+
 def test_channel_close_crossing_server_close_gets_close_ok() -> None:
+    """Answered with close-ok; the server's close still waits for the client's close-ok."""
     client = RawClient()
     client.open()
     client.call(1, C.Queue.Declare(queue="missing", passive=True))
     assert summary(client.call(1, channel_close())) == [(1, "Channel.CloseOk")]
+    assert client.call(1, C.Channel.CloseOk()) == []
     assert summary(client.call(1, C.Channel.Open())) == [(1, "Channel.OpenOk")]
 
 
