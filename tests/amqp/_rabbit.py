@@ -65,7 +65,7 @@ def rabbit_session(
     *chunks: bytes,
     expect: int = 1,
     tune: tuple[int, int, int] = (2047, 131072, 0),
-    timeout: float = 2.0,
+    timeout: float = 5.0,  # a bound on a slow server (a loaded CI), not a wait
 ) -> list[tuple[int, Any]]:
     """Open a connection, send ``chunks``, return the next ``expect`` frames."""
     return parse(rabbit_session_bytes(*chunks, expect=expect, tune=tune, timeout=timeout))
@@ -75,7 +75,7 @@ def rabbit_session_bytes(
     *chunks: bytes,
     expect: int = 1,
     tune: tuple[int, int, int] = (2047, 131072, 0),
-    timeout: float = 2.0,
+    timeout: float = 5.0,  # a bound on a slow server (a loaded CI), not a wait
 ) -> bytes:
     """As :func:`rabbit_session`, but the answer's raw bytes."""
     require_rabbit()
