@@ -283,7 +283,9 @@ class Engine(ChannelsMixin):
         self._held = frame
         if not self._blocked_sent:
             self._blocked_sent = True
-            send_event(self, Blocked(reason=f"low on {sorted(self.broker.alarms)[0]}"))
+            # RabbitMQ 3.10.8: "low on memory", "low on disk", "low on disk & memory"
+            reason = "low on " + " & ".join(sorted(self.broker.alarms))
+            send_event(self, Blocked(reason=reason))
         return True
 
     def _resume(self) -> None:
