@@ -194,3 +194,10 @@ def test_empty_or_local_host_means_the_default_broker() -> None:
     assert [m.body for m in fbt.get_broker().messages("here")] != []
     assert len(fbt.get_broker().messages("here")) == 3
     assert list(fbt.brokers()) == ["default"]
+
+
+def test_kombu_sees_rabbitmqs_qos_semantics(url: str) -> None:
+    """kombu (and so Celery's basic.qos global flag) treats fakebroker:// as it treats RabbitMQ."""
+    with kombu.Connection(url) as conn:
+        conn.connect()
+        assert conn.qos_semantics_matches_spec is False
