@@ -14,7 +14,8 @@ with the min-max spread):
    (bench/bench_kombu.py throughput);
 3. the per-test cycle (bench/bench_kombu.py cycle);
 4. Celery ``delay().get()`` round trips (bench/bench_celery.py);
-5. taskpost vs Celery (bench/bench_taskpost.py, when it exists).
+5. taskpost vs Celery (bench/bench_taskpost.py, when it exists);
+6. ``fakebroker serve`` start-up: from the command to the printed URL.
 
 Backends: kombu's ``memory://``, ``fakebroker://`` (in-process),
 ``fakebroker serve`` (TCP, ``python -m fakebroker serve --port 0`` in its own
@@ -516,6 +517,29 @@ class Run:
             f"--brokers {brokers}`; the script's own table:\n\n```\n{output}\n```"
         )
 
+    def startup(self) -> None:
+        """From the command to the URL `fakebroker serve` prints (it accepts from then on)."""
+        runs = max(5, 2 * self.cfg.repeats)
+        log(f"6. fakebroker serve start-up ({runs} runs)")
+        times: list[float] = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            with fakebroker_server():
+                times.append(time.perf_counter() - start)
+        median = statistics.median(times)
+        measured = f"{median:.2f} s (max {max(times):.2f} s)"
+        self.targets.append(
+            Target("serve-startup", "`fakebroker serve` ready (URL printed): <= 0.5 s from the "
+                   "command (median)", measured, median <= 0.5)
+        )  # fmt: skip
+        self.sections.append(
+            "## 6. `fakebroker serve` start-up\n\n"
+            f"Seconds from starting `python -m fakebroker serve --port 0` to the URL it prints, "
+            f"after which it accepts connections; {runs} runs (the Python interpreter's own "
+            f"start-up and imports included): median {median:.2f}, min {min(times):.2f}, "
+            f"max {max(times):.2f}."
+        )
+
     # profiles ---------------------------------------------------------------
 
     def _should_profile(self, prefix: str) -> bool:
@@ -747,7 +771,7 @@ def main() -> int:
     parser.add_argument("--no-profile", action="store_true", help="do not profile misses")
     parser.add_argument(
         "--only",
-        default="core,throughput,cycle,celery,taskpost",
+        default="core,throughput,cycle,celery,taskpost,startup",
         help="comma-separated workloads to run (default: all)",
     )
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
@@ -756,7 +780,7 @@ def main() -> int:
     if not args.skip_rabbitmq and run.rabbit_version is None:
         log("RabbitMQ at 127.0.0.1:5672 is unreachable: skipping it")
     wanted = args.only.split(",")
-    for name in ("core", "throughput", "cycle", "celery", "taskpost"):
+    for name in ("core", "throughput", "cycle", "celery", "taskpost", "startup"):
         if name in wanted:
             getattr(run, name)()
     run.write(args.output)

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,7 +26,6 @@ class Served:
     """A running ``fakebroker serve`` process and the URL it printed."""
 
     def __init__(self, *args: str) -> None:
-        self.started = time.monotonic()
         self.signalled = False
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fakebroker", "serve", *args],
@@ -38,7 +36,6 @@ class Served:
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         self.url = _readline(self.proc, TIMEOUT)
-        self.elapsed = time.monotonic() - self.started
 
     @property
     def port(self) -> int:
@@ -104,7 +101,7 @@ def test_serve_prints_url_and_accepts_connections(served: Served) -> None:
     assert match is not None, served.url
     assert match.group(1, 2) == ("guest", "guest")
     assert served.port != 5672
-    assert served.elapsed < 2.0  # 0.5 s on an idle machine; CI shares its cores
+    # how soon it is ready is a benchmark (bench/run.py, section 6), not a timed test
     conn = _connect(served.port)
     assert conn.connected
     conn.close()
