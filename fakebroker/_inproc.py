@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from ._lock import lock_for
+from ._lock import changed_for, lock_for
 from .core.clock import VirtualClock
 
 if TYPE_CHECKING:
@@ -155,6 +155,7 @@ class Pipe:
         self.broker = broker
         self._lock = lock_for(broker)
         self._cond = threading.Condition(self._lock)
+        self._changed = changed_for(broker)
         self._inbox = bytearray()
         self._pos = 0  # read position in _inbox (consumed bytes are dropped in bulk)
         self._seen: int | None = None  # the last thread recorded with note_thread
@@ -186,6 +187,7 @@ class Pipe:
                 raise BrokenPipeError(errno.EPIPE, "fakebroker pipe closed")
             self.engine.receive_data(data if type(data) is bytes else bytes(data))
             self._service()
+            self._changed.notify_all()
 
     def recv(self, n: int, timeout: float | None = None) -> bytes:
         """Return 1 to ``n`` bytes, or b"" at end of stream.
@@ -286,6 +288,7 @@ class Pipe:
             self._inbox.clear()
             self._pos = 0
             self._cond.notify_all()
+            self._changed.notify_all()
             signal, self._signal = self._signal, None
         if signal is not None:
             for sock in signal:
@@ -319,7 +322,8 @@ class Pipe:
         """Run due timers and move the engine's output into the inbox."""
         if self._closed:
             return
-        self.broker.clock.run_due()
+        if self.broker.clock.run_due():
+            self._changed.notify_all()
         data = self.engine.data_to_send()
         self._dirty = False
         if data:

@@ -4,6 +4,10 @@ The core and the protocol engine are not thread-safe.  The TCP server's
 event loop thread, in-process clients (:mod:`fakebroker.transport`) and
 tests that poke the broker directly all take ``lock_for(broker)`` around
 each call, so one broker can be shared by all of them at once.
+
+``changed_for(broker)`` is a condition on that lock which the fronts notify
+after they let a client change the broker (bytes handled, timers run, a
+connection gone), so a thread can wait for broker state without polling.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import threading
 import weakref
 
-__all__ = ["lock_for"]
+__all__ = ["changed_for", "lock_for"]
 
 _locks: weakref.WeakKeyDictionary[object, threading.RLock] = weakref.WeakKeyDictionary()
+_changed: weakref.WeakKeyDictionary[object, threading.Condition] = weakref.WeakKeyDictionary()
 _guard = threading.Lock()
 
 
@@ -28,3 +33,17 @@ def lock_for(broker: object) -> threading.RLock:
         if lock is None:
             lock = _locks[broker] = threading.RLock()
         return lock
+
+
+def changed_for(broker: object) -> threading.Condition:
+    """The broker's "state changed" condition, on :func:`lock_for`'s lock.
+
+    Fronts call ``notify_all()`` (holding the lock) after a client's input or
+    a timer changed the broker; waiters re-check their predicate then.
+    """
+    lock = lock_for(broker)
+    with _guard:
+        cond = _changed.get(broker)
+        if cond is None:
+            cond = _changed[broker] = threading.Condition(lock)
+        return cond

@@ -145,11 +145,13 @@ class BrokerHandle(Inspector):
         return _run_until_idle(self.broker, self._connections.live(), timeout=timeout)
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Poll ``predicate`` (e.g. ``lambda: broker.published(routing_key="done")``).
+        """Wait until ``predicate`` holds (e.g. ``lambda: broker.published(routing_key="done")``).
 
-        Returns its first truthy value; :class:`TimeoutError` after ``timeout`` seconds.
+        Re-checked whenever a client changes the broker (no polling for broker
+        state). Returns its first truthy value; :class:`TimeoutError` after
+        ``timeout`` seconds.
         """
-        return _wait_for(predicate, timeout)
+        return _wait_for(predicate, timeout, broker=self.broker)
 
     # -- lifetime -------------------------------------------------------------------------------
 

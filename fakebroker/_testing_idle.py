@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._inproc import others_active, pipes_of
-from ._lock import lock_for
+from ._lock import changed_for, lock_for
 
 if TYPE_CHECKING:
     from .core import Broker
@@ -36,6 +36,8 @@ __all__ = ["drain", "is_idle", "run_until_idle", "wait_for"]
 
 #: How often waits poll shared state that has no event to wait on (seconds).
 POLL = 0.002
+#: With a broker, waits wake on its changes; this bounds a wait for anything else.
+RECHECK = 0.05
 
 
 def drain(connection: Any) -> int:
@@ -84,16 +86,28 @@ def run_until_idle(broker: Broker, connections: Iterable[Any], *, timeout: float
             return handled
         if time.monotonic() > limit:
             raise TimeoutError(f"broker still busy after {timeout} s: {_busy(broker)}")
-        if not progressed:
-            threading.Event().wait(POLL)
+        if not progressed:  # others' progress (a worker thread's acks) wakes this
+            changed = changed_for(broker)
+            with changed:
+                if not is_idle(broker):
+                    changed.wait(RECHECK)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``predicate`` until it returns something truthy, and return that.
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = 10.0, *, broker: Broker | None = None
+) -> Any:
+    """Wait until ``predicate()`` returns something truthy, and return that.
 
-    Raises :class:`TimeoutError` (with the last value) after ``timeout`` seconds.
+    With ``broker``, the predicate runs under the broker's lock and is
+    re-checked each time a front lets a client change the broker (bytes
+    handled, timers run, a connection gone), so waiting on broker state needs
+    no polling; anything else it reads is re-checked every 50 ms. Without,
+    it is polled. Raises :class:`TimeoutError` (with the last value) after
+    ``timeout`` seconds.
     """
     limit = time.monotonic() + timeout
+    if broker is not None:
+        return _wait_on_changes(broker, predicate, timeout, limit)
     pause = POLL
     while True:
         value = predicate()
@@ -103,6 +117,21 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
             raise TimeoutError(f"condition not met within {timeout} s (last value {value!r})")
         threading.Event().wait(pause)
         pause = min(pause * 2, 0.05)
+
+
+def _wait_on_changes(
+    broker: Broker, predicate: Callable[[], Any], timeout: float, limit: float
+) -> Any:
+    changed = changed_for(broker)
+    with changed:
+        while True:
+            value = predicate()
+            if value:
+                return value
+            remaining = limit - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout} s (last value {value!r})")
+            changed.wait(min(remaining, RECHECK))
 
 
 def _busy(broker: Broker) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from .._inproc import SHUTDOWN_TEXT, EngineFactory, EngineLike, default_engine_factory, note_thread
 from .._inproc import force_close as _force_close
-from .._lock import lock_for
+from .._lock import changed_for, lock_for
 
 if TYPE_CHECKING:
     from ..core import Broker
@@ -57,6 +57,7 @@ class AMQPServer:
         self.shutdown_grace = shutdown_grace
         self._factory = engine_factory
         self._lock = lock_for(broker)
+        self.changed = changed_for(broker)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._connections: set[_ClientConnection] = set()
@@ -147,6 +148,7 @@ class AMQPServer:
         self._armed = None
         with self._lock:
             self.broker.clock.run_due()
+            self.changed.notify_all()
         self.rearm()
 
     def _cancel_timer(self) -> None:
@@ -200,6 +202,7 @@ class _ClientConnection(asyncio.Protocol):
                 engine.wakeup = None
                 if not engine.closed:
                     engine.connection_lost()
+                self.server.changed.notify_all()
         self.server.detach(self)
         self.done.set()
         self.server.rearm()
@@ -221,6 +224,7 @@ class _ClientConnection(asyncio.Protocol):
         try:
             with self.server._lock:
                 engine.receive_data(data)
+                self.server.changed.notify_all()
         except Exception:
             log.exception("fakebroker: engine failed on input from %s", _name(self))
             self.abort()

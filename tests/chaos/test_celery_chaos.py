@@ -107,7 +107,7 @@ class WorkerDies:
             return
         broker, queue = self.broker, self.queue
         if self.wait_for_ack:
-            wait_for(lambda: _acks(broker, queue) == 1, TIMEOUT)
+            wait_for(lambda: _acks(broker, queue) == 1, TIMEOUT, broker=broker)
         (connection,) = _consumers(broker, queue)
         self.seen.update(connection=connection, before=_state(broker, queue))
         self.seen["dropped"] = broker.faults.drop_connections(connection=connection)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import amqp
 import fakebroker.transport as fbt
 from fakebroker._lock import lock_for
 from fakebroker._serve import Server, serve
+from fakebroker._testing_idle import wait_for
 from fakebroker.core import Broker, Clock, VirtualClock
 
 FRONTS = ["inproc", "tcp"]
@@ -65,14 +65,7 @@ class Front:
         Over TCP the broker handles a client's bytes on the server thread; this
         waits for that to have happened (in-process it has, at once).
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            with lock_for(self.broker):
-                if predicate():
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError("condition not reached")
-            time.sleep(0.005)
+        wait_for(predicate, timeout, broker=self.broker)
 
     def locked(self) -> contextlib.AbstractContextManager[Any]:
         """The broker's lock, for looking at it while clients run."""
