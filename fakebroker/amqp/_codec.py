@@ -23,6 +23,7 @@ from pamqp import base, commands, decode
 from pamqp import frame as pframe
 
 from ._errors import dropped, erlang_binary, frame_error
+from ._tables import decode_table
 
 __all__ = [
     "FRAME_END",
@@ -45,6 +46,14 @@ PROPERTY_NAMES: tuple[str, ...] = tuple(_PROPS.__slots__)
 _PROP_TYPES = {name: _PROPS.amqp_type(name) for name in PROPERTY_NAMES}
 _PROP_FLAGS = dict(_PROPS.flags)
 _HEADER = struct.Struct(">BHI")
+#: Fixed-size field values by tag, for re-sending numbers with the type they came as.
+_FIXED = {
+    tag: struct.Struct(fmt)
+    for tag, fmt in (
+        (b"b", ">b"), (b"B", ">B"), (b"s", ">h"), (b"u", ">H"), (b"I", ">i"),
+        (b"i", ">I"), (b"l", ">q"), (b"f", ">f"), (b"d", ">d"),
+    )
+}  # fmt: skip
 
 
 # -- decoding -------------------------------------------------------------------------------
@@ -67,8 +76,11 @@ def _unmarshal(method: base.Frame, data: bytes) -> int:
         else:
             if in_bits:
                 offset, in_bits = offset + 1, False
-            consumed, value = decode.by_type(data[offset:], kind)
-            offset += consumed
+            if kind == "table":
+                offset, value = decode_table(data, offset)
+            else:
+                consumed, value = decode.by_type(data[offset:], kind)
+                offset += consumed
             if offset > len(data):
                 raise ValueError("truncated")
         setattr(method, name, value)
@@ -120,8 +132,12 @@ def decode_properties(data: bytes) -> dict[str, Any]:
         props: dict[str, Any] = {}
         for name in PROPERTY_NAMES:
             if flags & _PROP_FLAGS[name]:
-                consumed, value = decode.by_type(data[offset:], _PROP_TYPES[name])
-                offset += consumed
+                value: Any
+                if _PROP_TYPES[name] == "table":
+                    offset, value = decode_table(data, offset)
+                else:
+                    consumed, value = decode.by_type(data[offset:], _PROP_TYPES[name])
+                    offset += consumed
                 if offset > len(data):
                     raise ValueError("truncated")
                 props[name] = value
@@ -158,6 +174,9 @@ def _timestamp(value: Any) -> bytes:
 
 
 def _int_value(value: int) -> bytes:
+    tag = getattr(type(value), "TAG", None)
+    if isinstance(tag, bytes):  # received with this field type: re-sent with it
+        return tag + _FIXED[tag].pack(value)
     if -(2**31) <= value < 2**31:
         return b"I" + struct.pack(">i", value)
     return b"l" + struct.pack(">q", value)
@@ -177,7 +196,8 @@ def encode_value(value: Any) -> bytes:
     if isinstance(value, int):
         return _int_value(value)
     if isinstance(value, float):
-        return b"d" + struct.pack(">d", value)
+        tag = getattr(type(value), "TAG", b"d")
+        return tag + _FIXED[tag].pack(value)
     if isinstance(value, str):
         return b"S" + _longstr(value.encode())
     if isinstance(value, bytes):

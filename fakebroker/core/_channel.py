@@ -203,7 +203,7 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> None:
         """exchange.unbind."""
-        if destination == "":
+        if destination == "" or source == "":  # refused even when the other side is missing
             raise R.default_exchange_op()
         dest = self.vhost.exchanges.get(destination)
         if dest is not None:

@@ -33,6 +33,8 @@ from collections.abc import Hashable, Mapping
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from .fieldtypes import field_type
+
 D = TypeVar("D", bound=Hashable)
 
 #: routing_key -> destinations cached per topic matcher (cleared on any change).
@@ -303,7 +305,10 @@ _VOID = object()
 
 
 def amqp_type(value: Any) -> str:
-    """RabbitMQ's name for the field type a client would encode a value as."""
+    """RabbitMQ's name for the field type a value came as (or a client would encode it as)."""
+    received = field_type(value)
+    if received is not None:
+        return received
     if value is None:
         return "void"
     if isinstance(value, bool):

@@ -57,6 +57,22 @@ def _header(size: int, headers: dict[str, Any] | None = None) -> bytes:
 # Each op is a list of (frame builder, token) -> bytes; names get the example's token.
 Op = tuple[Any, ...]
 
+#: Queue arguments, valid and not; "DLX" becomes the example's exchange x1.
+QUEUE_ARGS: list[dict[str, Any]] = [
+    {"x-max-length": 1},
+    {"x-max-length": 1, "x-overflow": "reject-publish"},
+    {"x-message-ttl": "abc"},
+    {"x-message-ttl": -1},
+    {"x-max-priority": 300},
+    {"x-max-priority": 5},
+    {"x-queue-type": "quorum"},
+    {"x-dead-letter-exchange": "DLX"},
+    {"x-expires": 0},
+    {"x-single-active-consumer": True},
+    {"x-overflow": "nope"},
+    {"x-max-length-bytes": -5},
+]
+
 _q = st.sampled_from(QUEUES)
 _x = st.sampled_from([name for name, _ in EXCHANGES])
 _tag = st.integers(min_value=0, max_value=4)
@@ -88,6 +104,18 @@ OPS: st.SearchStrategy[Op] = st.one_of(
     st.tuples(st.just("confirm")),
     st.tuples(st.just("tx"), st.sampled_from(["select", "commit", "rollback"])),
     st.tuples(st.just("flow"), st.booleans()),
+    st.tuples(
+        st.just("declare_q_args"), _q, st.booleans(), st.sampled_from(range(len(QUEUE_ARGS)))
+    ),
+    st.tuples(st.just("xbind"), st.sampled_from(TARGETS), st.sampled_from(TARGETS), st.booleans()),
+    st.tuples(
+        st.just("publish_props"),
+        _q,
+        st.sampled_from([None, "0", "-1", "abc", "100000", ""]),
+        st.sampled_from([None, 0, 5, 255]),
+        st.sampled_from([None, 1, 2]),
+    ),
+    st.tuples(st.just("qos_size"), st.integers(1, 10)),
 )
 
 
@@ -152,6 +180,29 @@ def _frames(op: Op, token: str) -> list[bytes]:
         return [method_frame(ch, method)]
     if kind == "delete_x":
         return [method_frame(ch, C.Exchange.Delete(exchange=n(args[0]), if_unused=args[1]))]
+    if kind == "declare_q_args":
+        queue, durable, index = args
+        arguments = {k: (n("x1") if v == "DLX" else v) for k, v in QUEUE_ARGS[index].items()}
+        method = C.Queue.Declare(queue=n(queue), durable=durable, arguments=arguments)
+        return [method_frame(ch, method)]
+    if kind == "xbind":
+        destination, source, unbind = args
+        cls = C.Exchange.Unbind if unbind else C.Exchange.Bind
+        return [
+            method_frame(ch, cls(destination=n(destination), source=n(source), routing_key="a"))
+        ]
+    if kind == "publish_props":
+        queue, expiration, priority, delivery_mode = args
+        props = C.Basic.Properties(
+            expiration=expiration, priority=priority, delivery_mode=delivery_mode
+        )
+        return [
+            method_frame(ch, C.Basic.Publish(exchange="", routing_key=n(queue))),
+            header_frame(ch, 1, props),
+            body_frame(ch, b"p"),
+        ]
+    if kind == "qos_size":
+        return [method_frame(ch, C.Basic.Qos(prefetch_size=args[0]))]
     if kind == "confirm":
         return [method_frame(ch, C.Confirm.Select())]
     if kind == "tx":
