@@ -24,6 +24,7 @@ from . import _replies as R
 from ._args import check_expiration
 from ._queue import Consumer, Queue
 from ._replyto import REPLY_PREFIX, REPLY_QUEUE
+from ._sender import sender_selected
 from ._store import Entry
 from .errors import AMQPError, Scope
 from .events import ChannelClosed, ConfirmAck, ConfirmNack, ConsumerCancelled, Deliver, Return
@@ -87,7 +88,9 @@ class Channel:
         self.confirm = False
         self.publish_seq = 0
         self.tx = False
-        self._tx_publishes: list[tuple[Exchange, str, bool, Properties, bytes, object]] = []
+        self._tx_publishes: list[
+            tuple[Exchange, str, bool, Properties, bytes, object, tuple[str, ...]]
+        ] = []
         self._tx_acks: list[tuple[int, Pending, str | None, bool]] = []
         self.closed = False
         self.last_queue: str | None = None
@@ -543,13 +546,16 @@ class Channel:
                 check_expiration(props["expiration"])
             if props.get("reply_to") == REPLY_QUEUE:
                 props, wire = self.broker.reply_to.rewrite(self, props), None
+            extra, stored = sender_selected(props)
+            if stored is not props:
+                props, wire = stored, None
         except AMQPError as error:
             self.fail(error)
             raise
         if self.tx:
-            self._tx_publishes.append((target, routing_key, mandatory, props, body, wire))
+            self._tx_publishes.append((target, routing_key, mandatory, props, body, wire, extra))
             return
-        self._publish(target, routing_key, mandatory, props, body, wire)
+        self._publish(target, routing_key, mandatory, props, body, wire, extra)
 
     def _publish(
         self,
@@ -559,6 +565,7 @@ class Channel:
         props: Properties,
         body: bytes,
         wire: object = None,
+        extra_keys: tuple[str, ...] = (),
     ) -> None:
         broker = self.broker
         vhost = self.vhost
@@ -576,7 +583,7 @@ class Channel:
                 return
         else:
             headers = props.get("headers")
-            queues = vhost.route(exchange, routing_key, headers)
+            queues = vhost.route(exchange, routing_key, headers, extra_keys)
         rejected = False
         for queue in queues:
             if queue.may_reject and queue.would_reject(msg):
@@ -636,9 +643,9 @@ class Channel:
             raise R.not_transactional()
         publishes, self._tx_publishes = self._tx_publishes, []
         acks, self._tx_acks = self._tx_acks, []
-        for exchange, routing_key, mandatory, props, body, wire in publishes:
+        for exchange, routing_key, mandatory, props, body, wire, extra in publishes:
             if not exchange.deleted:
-                self._publish(exchange, routing_key, mandatory, props, body, wire)
+                self._publish(exchange, routing_key, mandatory, props, body, wire, extra)
         self._apply_settlements([(p, reason, requeue) for _, p, reason, requeue in acks], "acked")
 
     @_closes_on_error

@@ -87,6 +87,10 @@ def invalid_exchange_type(type_: str) -> AMQPConnectionError:
     return AMQPConnectionError(C.COMMAND_INVALID, f"unknown exchange type '{type_}'")
 
 
+def invalid_message(detail: str) -> AMQPChannelError:
+    return AMQPChannelError(C.PRECONDITION_FAILED, f"invalid message: {detail}")
+
+
 def invalid_arg(text: str) -> AMQPChannelError:
     return AMQPChannelError(C.PRECONDITION_FAILED, text)
 

@@ -318,21 +318,41 @@ class Vhost:
     # -- routing ----------------------------------------------------------------------------
 
     def route(
-        self, exchange: Exchange, routing_key: str, headers: Mapping[str, Any] | None
+        self,
+        exchange: Exchange,
+        routing_key: str,
+        headers: Mapping[str, Any] | None,
+        extra_keys: tuple[str, ...] = (),
     ) -> list[Queue]:
-        """Every queue a message published to ``exchange`` reaches, each once."""
-        if exchange is self.default:
+        """Every queue a message published to ``exchange`` reaches, each once.
+
+        ``extra_keys`` are the sender-selected routing keys (CC and BCC
+        headers): the message is routed with all its keys at once, so an
+        alternate exchange is used only when none of them routes.
+        """
+        keys = (routing_key, *extra_keys)
+        if exchange is self.default and not extra_keys:
             queue = self.queues.get(routing_key)
             return [queue] if queue is not None else []
-        direct = exchange.route(routing_key, headers)
+        direct = self._direct_all(exchange, keys, headers)
         if not exchange.has_exchange_bindings and direct:
             return direct
-        return self._walk(exchange, routing_key, headers, direct)
+        return self._walk(exchange, keys, headers, direct)
+
+    def _direct_all(
+        self, exchange: Exchange, keys: tuple[str, ...], headers: Mapping[str, Any] | None
+    ) -> list[Any]:
+        if len(keys) == 1:
+            return self._direct(exchange, keys[0], headers)
+        found: dict[Any, None] = {}
+        for key in keys:
+            found.update(dict.fromkeys(self._direct(exchange, key, headers)))
+        return list(found)
 
     def _walk(
         self,
         start: Exchange,
-        routing_key: str,
+        keys: tuple[str, ...],
         headers: Mapping[str, Any] | None,
         first: list[Any],
     ) -> list[Queue]:
@@ -348,7 +368,7 @@ class Vhost:
                 if isinstance(dest, Exchange):
                     if dest not in seen:
                         seen.add(dest)
-                        work.append((dest, self._direct(dest, routing_key, headers)))
+                        work.append((dest, self._direct_all(dest, keys, headers)))
                 else:
                     found[dest] = None
         return list(found)

@@ -509,3 +509,19 @@ def test_server_product(b: Backend) -> None:
     """server properties product and version."""
     props = b.connect().server_properties
     b.expect("product", [props["product"], props["version"]], ["RabbitMQ", "3.10.8"])
+
+
+@pytest.mark.parametrize("header", ["CC", "BCC"])
+def test_sender_selected_header_not_an_array(b: Backend, header: str) -> None:
+    """a CC or BCC that is not an array: 406 invalid message, on basic.publish."""
+    ch = b.channel(confirm=True)
+    publish(ch, "", "q", "m", application_headers={header: "not-an-array"})
+    b.expect(
+        "reply",
+        b.error(sync, ch, _conn=ch.connection),
+        E(
+            406,
+            f'PRECONDITION_FAILED - invalid message: {{unacceptable_type_in_header,"{header}",longstr}}',
+            (60, 40),
+        ),
+    )

@@ -342,3 +342,38 @@ def test_internal_exchange_routes_via_binding(b: Backend) -> None:
             "closed": "channel",
         },
     )
+
+
+def test_sender_selected_cc_and_bcc(b: Backend) -> None:
+    """CC and BCC headers add routing keys; BCC is removed from what is delivered."""
+    ch = b.channel()
+    main, cc, bcc = b.name("main"), b.name("cc"), b.name("bcc")
+    for q in (main, cc, bcc):
+        ch.queue_declare(q)
+    headers = {"CC": [cc], "BCC": [bcc], "x": "kept"}
+    publish(ch, "", main, "m", application_headers=headers)
+    got = {}
+    for label, q in (("main", main), ("cc", cc), ("bcc", bcc)):
+        message = ch.basic_get(q, no_ack=True)
+        got[label] = message and (_text(message.body), sorted(message.headers))
+    b.expect("delivered", got, {k: ("m", ["CC", "x"]) for k in ("main", "cc", "bcc")})
+
+
+def test_sender_selected_keys_and_the_alternate_exchange(b: Backend) -> None:
+    """all keys route at once: the AE is used only when none of them routes."""
+    ch = b.channel()
+    x, ae, q, qa = b.name("x"), b.name("ae"), b.name("q"), b.name("qa")
+    xdeclare(ch, ae, "fanout")
+    xdeclare(ch, x, "direct", arguments={"alternate-exchange": ae})
+    ch.queue_declare(q)
+    ch.queue_bind(q, x, "hit")
+    ch.queue_declare(qa)
+    ch.queue_bind(qa, ae)
+    publish(ch, x, "miss", "one key routes", application_headers={"CC": ["hit"]})
+    publish(ch, x, "miss", "none routes", application_headers={"CC": ["miss2"]})
+    b.expect("q", b.eventually(lambda: drain_bodies(ch, q)), ["one key routes"])
+    b.expect("ae", b.eventually(lambda: drain_bodies(ch, qa)), ["none routes"])
+
+
+def _text(body: str | bytes) -> str:
+    return body.decode() if isinstance(body, bytes) else body
