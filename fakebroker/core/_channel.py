@@ -546,9 +546,12 @@ class Channel:
                 check_expiration(props["expiration"])
             if props.get("reply_to") == REPLY_QUEUE:
                 props, wire = self.broker.reply_to.rewrite(self, props), None
-            extra, stored = sender_selected(props)
-            if stored is not props:
-                props, wire = stored, None
+            extra: tuple[str, ...] = ()
+            headers = props.get("headers")
+            if headers and ("CC" in headers or "BCC" in headers):
+                extra, stored = sender_selected(props)
+                if stored is not props:
+                    props, wire = stored, None
         except AMQPError as error:
             self.fail(error)
             raise

@@ -330,11 +330,15 @@ class Vhost:
         headers): the message is routed with all its keys at once, so an
         alternate exchange is used only when none of them routes.
         """
-        keys = (routing_key, *extra_keys)
-        if exchange is self.default and not extra_keys:
+        if extra_keys:
+            keys = (routing_key, *extra_keys)
+            direct = self._direct_all(exchange, keys, headers)
+        elif exchange is self.default:
             queue = self.queues.get(routing_key)
             return [queue] if queue is not None else []
-        direct = self._direct_all(exchange, keys, headers)
+        else:
+            keys = (routing_key,)
+            direct = exchange.route(routing_key, headers)
         if not exchange.has_exchange_bindings and direct:
             return direct
         return self._walk(exchange, keys, headers, direct)
