@@ -36,9 +36,13 @@ TTL_5_B = _table(("x-message-ttl", b"b" + struct.pack(">b", 5)))
 TTL_7_L = _table(("x-message-ttl", b"l" + struct.pack(">q", 7)))
 
 
-def _answers(backend: str, *chunks: bytes) -> list[tuple[str, int | None, str | None]]:
+def _answers(
+    backend: str, *chunks: bytes, replies: int | None = None
+) -> list[tuple[str, int | None, str | None]]:
+    """The answers after channel.open; ``replies``: how many to wait for (one per chunk)."""
     if backend == "rabbitmq":
-        frames = rabbit_session(method_frame(1, C.Channel.Open()), *chunks, expect=len(chunks) + 1)
+        expect = 1 + (len(chunks) if replies is None else replies)
+        frames = rabbit_session(method_frame(1, C.Channel.Open()), *chunks, expect=expect)
     else:
         client = RawClient()
         client.open(channels=())
@@ -78,3 +82,62 @@ def test_redeclare_names_the_received_field_type(
         f"PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue '{queue}' in vhost '/': "
     )
     assert (name, code, text) == ("Channel.Close", 406, prefix + expected)
+
+
+def _bind_headers(queue: str, table: bytes) -> bytes:
+    name, exchange = queue.encode(), b"amq.headers"
+    args = (
+        struct.pack(">H", 0)
+        + bytes([len(name)])
+        + name
+        + bytes([len(exchange)])
+        + exchange
+        + b"\x00"  # routing key ""
+        + b"\x00"  # nowait off
+        + table
+    )
+    return raw_method(1, 50, 20, args)
+
+
+def _publish_with_headers(table: bytes) -> list[bytes]:
+    publish = method_frame(1, C.Basic.Publish(exchange="amq.headers", routing_key=""))
+    properties = struct.pack(">H", 0x2000) + table  # headers only
+    payload = struct.pack(">HHQ", 60, 0, 1) + properties
+    header = struct.pack(">BHI", 2, 1, len(payload)) + payload + b"\xce"
+    body = struct.pack(">BHI", 3, 1, 1) + b"m" + b"\xce"
+    return [publish, header, body]
+
+
+def _nested(tag: bytes, value: bytes) -> bytes:
+    return b"F" + _table(("b", tag + value))
+
+
+@pytest.mark.parametrize("backend", ["fakebroker", "rabbitmq"])
+@pytest.mark.parametrize(
+    ("published", "routed"),
+    [
+        (b"I" + struct.pack(">i", 1), True),  # the same type in a nested table
+        (b"b" + struct.pack(">b", 1), False),  # a byte 1 is not a signedint 1 in a nested table
+    ],
+    ids=["same-type", "other-type"],
+)
+def test_nested_header_tables_compare_with_their_types(
+    backend: str, published: bytes, routed: bool
+) -> None:
+    queue = f"ft-{uuid.uuid4().hex[:8]}"
+    binding = _table(
+        ("x-match", b"S" + struct.pack(">I", 3) + b"all"),
+        ("a", _nested(b"I", struct.pack(">i", 1))),
+    )
+    message = _table(("a", b"F" + _table(("b", published))))
+    chunks = [
+        _declare(queue, NO_ARGS),
+        _bind_headers(queue, binding),
+        *_publish_with_headers(message),
+        method_frame(1, C.Basic.Get(queue=queue, no_ack=True)),
+    ]
+    answers = _answers(backend, *chunks, replies=3)  # declare-ok, bind-ok, get-ok or get-empty
+    names = [name for name, _, _ in answers]
+    assert names[:2] == ["Queue.DeclareOk", "Queue.BindOk"]
+    assert ("Basic.GetOk" in names) == routed, answers
+    assert ("Basic.GetEmpty" in names) == (not routed), answers
