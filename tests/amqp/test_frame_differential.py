@@ -389,13 +389,13 @@ def test_raw_frames_get_rabbitmqs_answers(start: list[Op], more: list[Op]) -> No
             payload = b"".join(_frames(op, token))
             got = _observable(fake.send(payload), token)
             rabbit.sock.sendall(payload)
-            replies = rabbit.read(len(got), timeout=1.0 if got else 0.0)
+            replies = rabbit.read(len(got), timeout=5.0 if got else 0.0)  # a bound, not a wait
             assert _split(got) == _split(_observable(replies, token)), f"op {i}: {op}"
             if _closed(replies):
                 return
         # Nothing more is on its way from RabbitMQ: the sentinel's reply, then silence.
         rabbit.sock.sendall(method_frame(SENTINEL, C.Channel.Open()))
-        late = rabbit.read_until(_sentinel_answered, 1.0)
+        late = rabbit.read_until(_sentinel_answered, 5.0)
         late += rabbit.read(1, timeout=QUIET)
         assert _observable(late, token) == [], late
     finally:
