@@ -23,6 +23,7 @@ from pamqp import base, commands, decode
 from pamqp import frame as pframe
 
 from ._errors import dropped, erlang_binary, frame_error
+from ._tables import NUMBER_FORMATS as _FIXED
 from ._tables import decode_table
 
 __all__ = [
@@ -46,14 +47,6 @@ PROPERTY_NAMES: tuple[str, ...] = tuple(_PROPS.__slots__)
 _PROP_TYPES = {name: _PROPS.amqp_type(name) for name in PROPERTY_NAMES}
 _PROP_FLAGS = dict(_PROPS.flags)
 _HEADER = struct.Struct(">BHI")
-#: Fixed-size field values by tag, for re-sending numbers with the type they came as.
-_FIXED = {
-    tag: struct.Struct(fmt)
-    for tag, fmt in (
-        (b"b", ">b"), (b"B", ">B"), (b"s", ">h"), (b"u", ">H"), (b"I", ">i"),
-        (b"i", ">I"), (b"l", ">q"), (b"f", ">f"), (b"d", ">d"),
-    )
-}  # fmt: skip
 
 
 # -- decoding -------------------------------------------------------------------------------
@@ -76,15 +69,19 @@ def _unmarshal(method: base.Frame, data: bytes) -> int:
         else:
             if in_bits:
                 offset, in_bits = offset + 1, False
-            if kind == "table":
-                offset, value = decode_table(data, offset)
-            else:
-                consumed, value = decode.by_type(data[offset:], kind)
-                offset += consumed
+            offset, value = _field(data, offset, kind)
             if offset > len(data):
                 raise ValueError("truncated")
         setattr(method, name, value)
     return offset + 1 if in_bits else offset
+
+
+def _field(data: bytes, offset: int, kind: str) -> tuple[int, Any]:
+    """One argument or property of type ``kind`` at ``offset``: (the offset after it, value)."""
+    if kind == "table":  # numbers keep their field types (see _tables)
+        return decode_table(data, offset)
+    consumed, value = decode.by_type(data[offset:], kind)
+    return offset + consumed, value
 
 
 def _unknown_table_type(error: BaseException) -> bool:
@@ -132,12 +129,7 @@ def decode_properties(data: bytes) -> dict[str, Any]:
         props: dict[str, Any] = {}
         for name in PROPERTY_NAMES:
             if flags & _PROP_FLAGS[name]:
-                value: Any
-                if _PROP_TYPES[name] == "table":
-                    offset, value = decode_table(data, offset)
-                else:
-                    consumed, value = decode.by_type(data[offset:], _PROP_TYPES[name])
-                    offset += consumed
+                offset, value = _field(data, offset, _PROP_TYPES[name])
                 if offset > len(data):
                     raise ValueError("truncated")
                 props[name] = value

@@ -22,18 +22,27 @@ from pamqp import decode
 
 from fakebroker.core import fieldtypes as T
 
-__all__ = ["decode_table"]
+__all__ = ["NUMBER_FORMATS", "decode_table"]
 
-_NUMBERS: dict[bytes, tuple[struct.Struct, Callable[[Any], Any]]] = {
-    b"b": (struct.Struct(">b"), T.Byte),
-    b"B": (struct.Struct(">B"), T.UnsignedByte),
-    b"s": (struct.Struct(">h"), T.Short),
-    b"u": (struct.Struct(">H"), T.UnsignedShort),
-    b"I": (struct.Struct(">i"), T.SignedInt),
-    b"i": (struct.Struct(">I"), T.UnsignedInt),
-    b"l": (struct.Struct(">q"), T.Long),
-    b"f": (struct.Struct(">f"), T.Float),
+#: Fixed-size number field values by tag (decoding here, re-encoding in _codec).
+NUMBER_FORMATS: dict[bytes, struct.Struct] = {
+    tag: struct.Struct(fmt)
+    for tag, fmt in (
+        (b"b", ">b"), (b"B", ">B"), (b"s", ">h"), (b"u", ">H"), (b"I", ">i"),
+        (b"i", ">I"), (b"l", ">q"), (b"f", ">f"), (b"d", ">d"),
+    )
+}  # fmt: skip
+_KINDS: dict[bytes, Callable[[Any], Any]] = {
+    b"b": T.Byte,
+    b"B": T.UnsignedByte,
+    b"s": T.Short,
+    b"u": T.UnsignedShort,
+    b"I": T.SignedInt,
+    b"i": T.UnsignedInt,
+    b"l": T.Long,
+    b"f": T.Float,
 }
+_NUMBERS = {tag: (NUMBER_FORMATS[tag], kind) for tag, kind in _KINDS.items()}
 _LENGTH = struct.Struct(">I")
 
 
