@@ -265,8 +265,9 @@ class Vhost:
         kind, vh, name = "queue", self.name, queue.name
         check_flag(kind, name, vh, "durable", queue.durable, durable)
         check_flag(kind, name, vh, "auto_delete", queue.auto_delete, auto_delete)
-        current, received = _typed(queue.arguments), _typed(arguments)
-        check_args_equivalence(kind, name, vh, current, received, QUEUE_EQUIVALENCE_ARGS)
+        check_args_equivalence(
+            kind, name, vh, queue.arguments, arguments, QUEUE_EQUIVALENCE_ARGS, _DEFAULT_TYPE
+        )
 
     def _check_queue_type(
         self, name: str, queue_type: str, durable: bool, exclusive: bool, auto_delete: bool
@@ -440,11 +441,8 @@ class Vhost:
             target.enqueue(new)
 
 
-def _typed(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Arguments with ``x-queue-type`` defaulted to classic, as RabbitMQ compares them."""
-    if "x-queue-type" in arguments:
-        return arguments
-    return {**arguments, "x-queue-type": "classic"}
+_DEFAULT_TYPE = {"x-queue-type": "classic"}
+"""How RabbitMQ compares a queue declared without ``x-queue-type``."""
 
 
 def destination_bindings(destination: Queue | Exchange) -> set[Binding]:

@@ -87,6 +87,49 @@ def test_queue_redeclare(b: Backend, case: str) -> None:
     b.expect("reply", got, want)
 
 
+QT = "inequivalent arg 'x-queue-type' for queue '{q}' in vhost '/': "
+QUEUE_TYPE_REDECLARE: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
+    # a missing x-queue-type compares as classic, but the text says "none" for it
+    "none_then_classic": ({}, {"x-queue-type": "classic"}, "ok"),
+    "classic_then_none": ({"x-queue-type": "classic"}, {}, "ok"),
+    "none_then_quorum": (
+        {},
+        {"x-queue-type": "quorum"},
+        PF + QT + "received the value 'quorum' of type 'longstr' but current is none",
+    ),
+    "classic_then_quorum": (
+        {"x-queue-type": "classic"},
+        {"x-queue-type": "quorum"},
+        PF + QT + "received 'quorum' but current is 'classic'",
+    ),
+    "quorum_then_none": (
+        {"x-queue-type": "quorum"},
+        {},
+        PF + QT + "received none but current is the value 'quorum' of type 'longstr'",
+    ),
+    "quorum_then_classic": (
+        {"x-queue-type": "quorum"},
+        {"x-queue-type": "classic"},
+        PF + QT + "received 'classic' but current is 'quorum'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(QUEUE_TYPE_REDECLARE))
+def test_queue_type_redeclare(b: Backend, case: str) -> None:
+    """x-queue-type on redeclare: compared with classic as the default, texts by presence."""
+    first, second, outcome = QUEUE_TYPE_REDECLARE[case]
+    ch = b.channel()
+    q = b.name("q")
+    ch.queue_declare(q, durable=True, auto_delete=False, arguments=first)
+    try:
+        got = b.error(ch.queue_declare, q, durable=True, auto_delete=False, arguments=second)
+        want = {"ok": [q, 0, 0]} if outcome == "ok" else E(406, outcome.format(q=q), (50, 10))
+        b.expect("reply", got, want)
+    finally:
+        b.channel().queue_delete(q)
+
+
 def test_queue_redeclare_exclusive_mismatch(b: Backend) -> None:
     """queue.declare exclusive on a non-exclusive queue: 405 RESOURCE_LOCKED."""
     ch = b.channel()
