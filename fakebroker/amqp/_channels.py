@@ -70,7 +70,9 @@ class ChannelsMixin:
 
         def _send(self, channel: int, method: base.Frame) -> None: ...
 
-        def _send_content(self, channel: int, method: base.Frame, message: Message) -> None: ...
+        def _send_content(
+            self, channel: int, method: base.Frame | bytes, message: Message
+        ) -> None: ...
 
     def _on_channel_frame(self, frame: Frame) -> None:
         chan = self._channels.get(frame.channel)

@@ -16,6 +16,8 @@ from pamqp import commands as C
 
 from fakebroker.core import Channel, Message
 
+from ._codec import unchecked
+
 __all__ = ["CLIENT_CONTENT_METHODS", "HANDLERS", "Reply"]
 
 #: What a handler returns: nothing, a method, or a method carrying a message.
@@ -64,7 +66,15 @@ def _queue_declare(ch: Channel, m: Any) -> Reply:
         auto_delete=m.auto_delete,
         arguments=m.arguments or {},
     )
-    return _ok(m.nowait, C.Queue.DeclareOk(ok.queue, ok.message_count, ok.consumer_count))
+    return _ok(
+        m.nowait,
+        unchecked(
+            C.Queue.DeclareOk,
+            queue=ok.queue,
+            message_count=ok.message_count,
+            consumer_count=ok.consumer_count,
+        ),
+    )
 
 
 def _queue_bind(ch: Channel, m: Any) -> Reply:
@@ -113,7 +123,8 @@ def _basic_get(ch: Channel, m: Any) -> Reply:
     ok = ch.basic_get(m.queue, no_ack=m.no_ack)
     if ok is None:
         return C.Basic.GetEmpty()
-    method = C.Basic.GetOk(
+    method = unchecked(
+        C.Basic.GetOk,
         delivery_tag=ok.delivery_tag,
         redelivered=ok.redelivered,
         exchange=ok.exchange,

@@ -200,10 +200,11 @@ class Engine(ChannelsMixin):
     def _send(self, channel: int, method: base.Frame) -> None:
         self._write(encode_method(channel, method))
 
-    def _send_content(self, channel: int, method: base.Frame, message: Message) -> None:
+    def _send_content(self, channel: int, method: base.Frame | bytes, message: Message) -> None:
+        """A content-bearing method (a pamqp method or its encoded frame), header and body."""
         if not isinstance(message.wire, bytes):
             message.wire = header_payload(len(message.body), message.properties)
-        self._send(channel, method)
+        self._write(method if isinstance(method, bytes) else encode_method(channel, method))
         for frame in content_frames(channel, message.wire, message.body, self.frame_max):
             self._write(frame)
 

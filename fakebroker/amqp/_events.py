@@ -19,6 +19,7 @@ from pamqp import commands as C
 from fakebroker.core import events as E
 
 from . import _faults as F
+from ._codec import encode_deliver, unchecked
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -32,12 +33,13 @@ __all__ = ["send_event"]
 def _deliver(eng: Engine, ev: Any) -> None:
     if eng._live(ev.channel):
         fault = F.delivery_fault(eng, ev)
-        method = C.Basic.Deliver(
-            consumer_tag=ev.consumer_tag,
-            delivery_tag=ev.delivery_tag,
-            redelivered=ev.redelivered,
-            exchange=ev.exchange,
-            routing_key=ev.routing_key,
+        method = encode_deliver(
+            ev.channel,
+            ev.consumer_tag,
+            ev.delivery_tag,
+            ev.redelivered,
+            ev.exchange,
+            ev.routing_key,
         )
         eng._send_content(ev.channel, method, ev.message)
         if fault is not None:
@@ -46,7 +48,8 @@ def _deliver(eng: Engine, ev: Any) -> None:
 
 def _return(eng: Engine, ev: Any) -> None:
     if eng._live(ev.channel):
-        method = C.Basic.Return(
+        method = unchecked(
+            C.Basic.Return,
             reply_code=ev.reply_code,
             reply_text=ev.reply_text,
             exchange=ev.exchange,

@@ -377,3 +377,49 @@ def test_sender_selected_keys_and_the_alternate_exchange(b: Backend) -> None:
 
 def _text(body: str | bytes) -> str:
     return body.decode() if isinstance(body, bytes) else body
+
+
+# Names RabbitMQ accepts (any UTF-8 up to 255 bytes) beyond the spec's [\w.:-]{0,127}.
+ODD_NAMES = {
+    "star-space": "a*b c#",
+    "unicode": "clé→ü",
+    "200-chars": "n" * 200,
+    "255-bytes": "é" * 120,  # with the harness prefix: 255 bytes in all
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_NAMES))
+def test_odd_names_route_and_come_back(b: Backend, case: str) -> None:
+    """declare-ok, get-ok, deliver and return carry names RabbitMQ allows."""
+    suffix = ODD_NAMES[case]
+    prefix_len = len(b.name("").encode())
+    suffix = suffix.encode()[: 255 - prefix_len].decode("utf-8", "ignore")
+    x, q = b.name(suffix), b.name("q" + suffix)[:255]
+    q = q.encode()[:255].decode("utf-8", "ignore")
+    ch = b.channel()
+    xdeclare(ch, x, "direct")
+    b.expect("declare-ok", list(ch.queue_declare(q)), [q, 0, 0])
+    ch.queue_bind(q, x, suffix)
+    publish(ch, x, suffix, "got")
+    message = b.eventually(lambda: ch.basic_get(q, no_ack=True))
+    info = message.delivery_info
+    b.expect("get-ok", [info["exchange"], info["routing_key"]], [x, suffix])
+    b.consume(ch, q, tag=suffix)
+    publish(ch, x, suffix, "delivered")
+    publish(ch, x, "no-such-key" + suffix[:100], "returned", mandatory=True)
+    b.wait(lambda: len(b.events) >= 2)
+    deliver = [m.delivery_info for m in b.messages]
+    b.expect(
+        "deliver",
+        [(d["consumer_tag"], d["exchange"], d["routing_key"]) for d in deliver],
+        [(suffix, x, suffix)],
+    )
+    b.expect(
+        "events",
+        sorted(e[:2] + e[3:] for e in b.events),
+        [
+            ("deliver", suffix, False),
+            ("return", 312, x, "no-such-key" + suffix[:100], "returned"),
+        ],
+    )
+    ch.queue_delete(q)
