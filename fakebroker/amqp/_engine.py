@@ -302,14 +302,7 @@ class Engine(ChannelsMixin):
             self._write(H.PROTOCOL_HEADER)
             self._finish()
             return
-        start = C.Connection.Start(
-            version_major=0,
-            version_minor=9,
-            server_properties=H.server_properties(),
-            mechanisms=H.MECHANISMS,
-            locales=H.LOCALES,
-        )
-        self._send(0, start)
+        self._write(H.start_frame())
         self.state = State.START
 
     def _on_frame(self, frame: Frame) -> None:

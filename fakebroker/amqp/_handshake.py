@@ -12,12 +12,16 @@ Rules (RabbitMQ 3.10):
 
 from __future__ import annotations
 
+import functools
 import platform
 import struct
 from collections.abc import Mapping
 from typing import Any
 
+from pamqp import commands as C
 from pamqp import decode
+
+from ._codec import encode_method
 
 __all__ = [
     "ACCEPTED_HEADERS",
@@ -26,6 +30,7 @@ __all__ = [
     "client_capabilities",
     "credentials",
     "server_properties",
+    "start_frame",
     "tune_ok_acceptable",
 ]
 
@@ -71,6 +76,19 @@ def server_properties(*, direct_reply_to: bool = False) -> dict[str, Any]:
         "product": "fakebroker",
         "version": _version(),
     }
+
+
+@functools.cache
+def start_frame() -> bytes:
+    """The connection.start frame, the same for every connection: encoded once."""
+    start = C.Connection.Start(
+        version_major=0,
+        version_minor=9,
+        server_properties=server_properties(),
+        mechanisms=MECHANISMS,
+        locales=LOCALES,
+    )
+    return encode_method(0, start)
 
 
 def _text(value: Any) -> str | None:
