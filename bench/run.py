@@ -15,7 +15,9 @@ with the min-max spread):
 3. the per-test cycle (bench/bench_kombu.py cycle);
 4. Celery ``delay().get()`` round trips (bench/bench_celery.py);
 5. taskpost vs Celery (bench/bench_taskpost.py, when it exists);
-6. ``fakebroker serve`` start-up: from the command to the printed URL.
+6. ``fakebroker serve`` start-up: from the command to the printed URL;
+7. instructions per cycle and per message in-process, under callgrind
+   (bench/_callgrind.py), where valgrind is installed.
 
 Backends: kombu's ``memory://``, ``fakebroker://`` (in-process),
 ``fakebroker serve`` (TCP, ``python -m fakebroker serve --port 0`` in its own
@@ -540,6 +542,48 @@ class Run:
             f"max {max(times):.2f}."
         )
 
+    def instructions(self) -> None:
+        """Instructions per unit in-process (callgrind): the comparison the noise cannot move."""
+        import _callgrind
+
+        if not _callgrind.available():
+            log("7. instruction counts: valgrind is not installed, skipped")
+            return
+        log("7. instruction counts (callgrind), memory:// and fakebroker://")
+        small, large = (20, 60) if self.args.quick else (50, 150)
+        n_small, n_large = (500, 1_500) if self.args.quick else (1_000, 3_000)
+        rows: dict[str, tuple[float, float]] = {}
+        kombu = [str(BENCH / "bench_kombu.py")]
+        for name, url in ((MEMORY, "memory://"), (INPROC, "fakebroker://")):
+            cycle = _callgrind.marginal(
+                lambda k, u=url: [*kombu, "cycle", "--url", u, "--iters", str(k)],
+                small, large, cwd=ROOT, env=child_env(),
+            )  # fmt: skip
+            message = _callgrind.marginal(
+                lambda k, u=url: [*kombu, "throughput", "--url", u, "--n", str(k)],
+                n_small, n_large, cwd=ROOT, env=child_env(),
+            )  # fmt: skip
+            rows[name] = (cycle, message)
+        memory = rows[MEMORY]
+        lines = [
+            "## 7. Instructions per unit, in-process (valgrind callgrind)",
+            "",
+            "Client and broker in one process, so the count is the whole cost; unlike the "
+            "timings above it is the same from run to run. Marginal counts: a run of "
+            f"{small} and one of {large} cycles, of {n_small:,} and {n_large:,} messages "
+            "(publish + consume + ack); the difference per unit.",
+            "",
+            "| backend | per-test cycle | per message | cycle vs memory:// "
+            "| message vs memory:// |",
+            "|---|---|---|---|---|",
+        ]
+        for name, (cycle, message) in rows.items():
+            lines.append(
+                f"| {name} | {cycle / 1e6:.2f} M | {message / 1e3:,.0f} k "
+                f"| {cycle / memory[0]:.2f}x | {message / memory[1]:.2f}x |"
+            )
+        self.sections.append("\n".join(lines))
+
     # profiles ---------------------------------------------------------------
 
     def _should_profile(self, prefix: str) -> bool:
@@ -771,7 +815,7 @@ def main() -> int:
     parser.add_argument("--no-profile", action="store_true", help="do not profile misses")
     parser.add_argument(
         "--only",
-        default="core,throughput,cycle,celery,taskpost,startup",
+        default="core,throughput,cycle,celery,taskpost,startup,instructions",
         help="comma-separated workloads to run (default: all)",
     )
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
@@ -780,7 +824,7 @@ def main() -> int:
     if not args.skip_rabbitmq and run.rabbit_version is None:
         log("RabbitMQ at 127.0.0.1:5672 is unreachable: skipping it")
     wanted = args.only.split(",")
-    for name in ("core", "throughput", "cycle", "celery", "taskpost", "startup"):
+    for name in ("core", "throughput", "cycle", "celery", "taskpost", "startup", "instructions"):
         if name in wanted:
             getattr(run, name)()
     run.write(args.output)
