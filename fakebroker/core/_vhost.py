@@ -229,6 +229,7 @@ class Vhost:
             return DeclareOk(name, queue.message_count, queue.consumer_count)
         if name.startswith("amq.") and not generated and name not in self.queues:
             raise R.reserved_prefix("queue", name, self.name)
+        durable = durable and not exclusive  # RabbitMQ: an exclusive queue is never durable
         current = self.queues.get(name)
         if current is not None:
             self._check_redeclare(current, conn, durable, exclusive, auto_delete, arguments)

@@ -130,6 +130,16 @@ def test_queue_type_redeclare(b: Backend, case: str) -> None:
         b.channel().queue_delete(q)
 
 
+@pytest.mark.parametrize("first,second", [(False, True), (True, False), (True, True)])
+def test_exclusive_queue_durable_flag_is_ignored(b: Backend, first: bool, second: bool) -> None:
+    """an exclusive queue is never durable: redeclaring it with another durable flag is ok."""
+    ch = b.channel()
+    q = b.name("q")
+    ch.queue_declare(q, durable=first, exclusive=True, auto_delete=False)
+    got = b.error(ch.queue_declare, q, durable=second, exclusive=True, auto_delete=False)
+    b.expect("reply", got, {"ok": [q, 0, 0]})
+
+
 def test_queue_redeclare_exclusive_mismatch(b: Backend) -> None:
     """queue.declare exclusive on a non-exclusive queue: 405 RESOURCE_LOCKED."""
     ch = b.channel()
