@@ -7,8 +7,10 @@ process dies mid-task, on the in-process fakebroker:
 - with ``acks_late`` the message is still unacked: the broker requeues it
   and the task runs again (at-least-once);
 - without it Celery acked the message before running the task: nothing is
-  requeued, the task ran once, and had the worker really died the work would
-  be lost (at-most-once).
+  requeued, and the work of the run that died is lost (at-most-once).
+
+The task body stands for the dying process by raising ``WorkerDied`` right
+after the drop, so that run's work is never done.
 
 Celery acks through kombu's hub (``hub.call_soon``), so with the ``solo``
 pool, whose task runs inside the hub's own loop, the "early" ack would still
@@ -48,7 +50,8 @@ _names = itertools.count()
 
 def _app(
     name: str, acks_late: bool, on_run: Callable[[], None] = lambda: None
-) -> tuple[celery.Celery, list[int]]:
+) -> tuple[celery.Celery, list[int], list[int]]:
+    """The app, the task's runs (started) and its finished runs (the work done)."""
     app = celery.Celery(name, broker=f"fakebroker://{name}", backend="rpc://")
     app.conf.update(
         broker_heartbeat=2,
@@ -59,15 +62,21 @@ def _app(
         worker_prefetch_multiplier=1,
     )
     runs: list[int] = []
+    finished: list[int] = []
 
     @app.task(name=f"{name}.work", shared=False)
     def work(x: int) -> int:
         runs.append(x)
-        on_run()
+        on_run()  # may raise WorkerDied: the process dies before the work is done
+        finished.append(x)
         return x * 2
 
     app.loader.import_module("celery.contrib.testing.tasks")
-    return app, runs
+    return app, runs, finished
+
+
+class WorkerDied(Exception):
+    """Stands for the worker process dying mid-task: the task's work is not done."""
 
 
 def _consumers(broker: Broker, queue: str) -> list[str]:
@@ -110,68 +119,75 @@ class WorkerDies:
             wait_for(lambda: _acks(broker, queue) == 1, TIMEOUT, broker=broker)
         (connection,) = _consumers(broker, queue)
         self.seen.update(connection=connection, before=_state(broker, queue))
-        self.seen["dropped"] = broker.faults.drop_connections(connection=connection)
-        self.seen["after"] = _state(broker, queue)
+        with lock_for(broker):  # the state the drop left, before the worker reconnects
+            self.seen["dropped"] = broker.faults.drop_connections(connection=connection)
+            self.seen["after"] = _state(broker, queue)
         self.done.set()
+        raise WorkerDied("the worker's process is gone: the work is not done")
 
 
 def _run_worker_dies(
     *, acks_late: bool, pool: str = "threads", wait_for_ack: bool | None = None
-) -> tuple[WorkerDies, list[int]]:
-    """Run one task whose body drops its worker's consumer connection."""
+) -> tuple[WorkerDies, list[int], list[int]]:
+    """Run one task whose first run drops its worker's consumer connection and dies.
+
+    Returns the fault's observations, the task's runs and its finished runs.
+    """
     name = f"chaos-celery-dies-{int(acks_late)}-{next(_names)}"  # lower case: a URL host
     queue = f"{name}-q"
     holder: list[WorkerDies] = []
-    app, runs = _app(name, acks_late=acks_late, on_run=lambda: holder[0]())
+    app, runs, finished = _app(name, acks_late=acks_late, on_run=lambda: holder[0]())
     broker = transport.get_broker(name)
     wait = not acks_late if wait_for_ack is None else wait_for_ack
     dies = WorkerDies(broker, queue, wait_for_ack=wait)
     holder.append(dies)
     try:
         with start_worker(app, pool=pool, perform_ping_check=False, shutdown_timeout=TIMEOUT):
-            result = app.tasks[f"{name}.work"].delay(21)
-            assert result.get(timeout=TIMEOUT) == 42
+            app.tasks[f"{name}.work"].delay(21)  # its first run fails: no result to wait for
             assert dies.done.wait(TIMEOUT)
-            if dies.seen["after"] != (0, 0):  # requeued: it runs again
+            if dies.seen["after"] != (0, 0):  # requeued: it runs again, to the end
                 assert dies.ran_again.wait(TIMEOUT)
+                assert wait_for(lambda: finished == [21], TIMEOUT)
             # the worker reconnected and consumes again, on a new connection
             wait_for(lambda: _consumers(broker, queue) not in ([], [dies.seen["connection"]]))
             wait_for(lambda: _state(broker, queue) == (0, 0), TIMEOUT)
-            return dies, list(runs)
+            return dies, list(runs), list(finished)
     finally:
         transport.drop_broker(name)
 
 
-def test_without_acks_late_a_task_whose_worker_dies_is_not_redelivered() -> None:
-    dies, runs = _run_worker_dies(acks_late=False)
+def test_without_acks_late_a_task_whose_worker_dies_is_lost() -> None:
+    dies, runs, finished = _run_worker_dies(acks_late=False)
     assert dies.seen["dropped"] == 1
     assert dies.seen["before"] == (0, 0)  # acked (checked in the broker) before the drop
     assert dies.seen["after"] == (0, 0)  # so nothing came back to the queue
     assert not dies.ran_again.is_set()
-    assert runs == [21]  # ran once; had the worker died, the work would be lost
+    assert runs == [21]  # started once, never again:
+    assert finished == []  # the work is lost (at-most-once)
 
 
 def test_with_acks_late_a_task_whose_worker_dies_runs_again() -> None:
-    dies, runs = _run_worker_dies(acks_late=True)
+    dies, runs, finished = _run_worker_dies(acks_late=True)
     assert dies.seen["dropped"] == 1
     assert dies.seen["before"] == (0, 1)  # still unacked while the task runs
     assert dies.seen["after"] == (1, 0)  # requeued by the drop
     assert runs == [21, 21]  # ran again on the worker's new connection
+    assert finished == [21]  # and this time the work was done (at-least-once)
 
 
 def test_without_acks_late_the_early_ack_is_still_deferred_when_a_solo_task_starts() -> None:
     # Celery "acks before running the task", but kombu's hub sends that ack only after
     # the solo pool's task returns: a worker dying at the start of the task loses nothing.
-    dies, runs = _run_worker_dies(acks_late=False, pool="solo", wait_for_ack=False)
+    dies, runs, finished = _run_worker_dies(acks_late=False, pool="solo", wait_for_ack=False)
     assert dies.seen["before"] == (0, 1)  # not acked yet, in the broker
     assert dies.seen["after"] == (1, 0)
-    assert runs == [21, 21]
+    assert (runs, finished) == ([21, 21], [21])
 
 
 def test_acks_late_task_runs_again_when_its_ack_is_lost_with_the_connection() -> None:
     name = f"chaos-celery-late-{next(_names)}"
     ran_twice = threading.Event()
-    app, runs = _app(name, acks_late=True, on_run=lambda: len(runs) >= 2 and ran_twice.set())
+    app, runs, _ = _app(name, acks_late=True, on_run=lambda: len(runs) >= 2 and ran_twice.set())
     broker = transport.get_broker(name)
     rule = broker.faults.drop_connection(on="basic.ack")
     try:
