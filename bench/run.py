@@ -56,6 +56,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 MEMORY, INPROC, TCP, RABBIT = "memory://", "fakebroker://", "fakebroker serve", "RabbitMQ"
+CLIENT_ONLY = "kombu + py-amqp alone (client of fakebroker serve)"
 SUBPROCESS_TIMEOUT = 900.0
 
 
@@ -554,24 +555,24 @@ class Run:
         n_small, n_large = (500, 1_500) if self.args.quick else (1_000, 3_000)
         rows: dict[str, tuple[float, float]] = {}
         kombu = [str(BENCH / "bench_kombu.py")]
-        for name, url in ((MEMORY, "memory://"), (INPROC, "fakebroker://")):
-            cycle = _callgrind.marginal(
-                lambda k, u=url: [*kombu, "cycle", "--url", u, "--iters", str(k)],
-                small, large, cwd=ROOT, env=child_env(),
-            )  # fmt: skip
-            message = _callgrind.marginal(
-                lambda k, u=url: [*kombu, "throughput", "--url", u, "--n", str(k)],
-                n_small, n_large, cwd=ROOT, env=child_env(),
-            )  # fmt: skip
-            rows[name] = (cycle, message)
+        with fakebroker_server() as tcp_url:
+            backends = (
+                (MEMORY, "memory://"),
+                (INPROC, "fakebroker://"),
+                (CLIENT_ONLY, tcp_url),
+            )
+            for name, url in backends:
+                rows[name] = self._instructions_of(kombu, url, (small, large), (n_small, n_large))
         memory = rows[MEMORY]
         lines = [
-            "## 7. Instructions per unit, in-process (valgrind callgrind)",
+            "## 7. Instructions per unit (valgrind callgrind)",
             "",
             "Client and broker in one process, so the count is the whole cost; unlike the "
             "timings above it is the same from run to run. Marginal counts: a run of "
             f"{small} and one of {large} cycles, of {n_small:,} and {n_large:,} messages "
-            "(publish + consume + ack); the difference per unit.",
+            "(publish + consume + ack); the difference per unit. The last row counts the "
+            "client process alone (kombu + py-amqp, talking to `fakebroker serve` in another "
+            "process): what no broker behind py-amqp can take away.",
             "",
             "| backend | per-test cycle | per message | cycle vs memory:// "
             "| message vs memory:// |",
@@ -583,6 +584,22 @@ class Run:
                 f"| {cycle / memory[0]:.2f}x | {message / memory[1]:.2f}x |"
             )
         self.sections.append("\n".join(lines))
+
+    def _instructions_of(
+        self, kombu: list[str], url: str, cycles: tuple[int, int], messages: tuple[int, int]
+    ) -> tuple[float, float]:
+        """(instructions per cycle, per message) of bench_kombu.py against ``url``."""
+        import _callgrind
+
+        cycle = _callgrind.marginal(
+            lambda k: [*kombu, "cycle", "--url", url, "--iters", str(k)],
+            *cycles, cwd=ROOT, env=child_env(),
+        )  # fmt: skip
+        message = _callgrind.marginal(
+            lambda k: [*kombu, "throughput", "--url", url, "--n", str(k)],
+            *messages, cwd=ROOT, env=child_env(),
+        )  # fmt: skip
+        return cycle, message
 
     # profiles ---------------------------------------------------------------
 

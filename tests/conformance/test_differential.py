@@ -4,13 +4,15 @@ Each hypothesis example runs the same steps (declare, bind, unbind, publish, get
 cancel, ack, nack, reject, purge, delete, channel close) on an in-process fakebroker and on
 the real RabbitMQ, one py-amqp connection each, and compares every observable result:
 reply codes and texts, bodies and their order, counts, redelivered flags, and at the end
-what each consumer received.  Bounded (30 examples x 20 steps); skipped without RabbitMQ.
+what each consumer received.  Bounded (30 examples x 20 steps; ``FAKEBROKER_DIFF_EXAMPLES=N``
+runs N, to look for new divergences); skipped without RabbitMQ.
 Divergences it found are kept as named scenarios in the other modules.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -184,7 +186,11 @@ def rabbit_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("FAKEBROKER_DIFF_EXAMPLES", "30")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(steps=st.lists(step, min_size=1, max_size=20))
 def test_differential(rabbit_url: str, steps: list[tuple[Any, ...]]) -> None:
     """the same random operations give the same observable results on both brokers."""
