@@ -115,13 +115,23 @@ def _plan(cls: type[base.Frame]) -> _Plan:
     """``cls``'s arguments in wire order with their decoders (None for a bit), made once."""
     plan = _PLANS.get(cls)
     if plan is None:
-        kinds = [(name, cls.amqp_type(name)) for name in cls.__slots__]
         plan = tuple(
             (name, None if kind == "bit" else _DECODERS.get(kind) or _by_pamqp(kind))
-            for name, kind in kinds
+            for name, kind in _kinds(cls)
         )
         _PLANS[cls] = plan
     return plan
+
+
+def _kinds(cls: type[base.Frame]) -> tuple[tuple[str, str], ...]:
+    """``cls``'s arguments in wire order with their AMQP types, looked up once."""
+    kinds = _KINDS.get(cls)
+    if kinds is None:
+        kinds = _KINDS[cls] = tuple((name, cls.amqp_type(name)) for name in cls.__slots__)
+    return kinds
+
+
+_KINDS: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
 def _unmarshal(method: base.Frame, data: bytes) -> int:
@@ -228,16 +238,6 @@ def unchecked(cls: type[_F], **fields: Any) -> _F:
     for name, value in fields.items():
         setattr(method, name, value)
     return method
-
-
-def _kinds(cls: type[base.Frame]) -> tuple[tuple[str, str], ...]:
-    kinds = _KINDS.get(cls)
-    if kinds is None:
-        kinds = _KINDS[cls] = tuple((name, cls.amqp_type(name)) for name in cls.__slots__)
-    return kinds
-
-
-_KINDS: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
 def _marshal(method: base.Frame) -> bytes:
