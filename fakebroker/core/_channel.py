@@ -302,10 +302,12 @@ class Channel:
             raise R.prefetch_size(prefetch_size)
         if global_:
             self.global_prefetch = prefetch_count
-            for consumer in list(self.consumers.values()):
-                consumer.queue.dispatch()
         else:
+            # RabbitMQ 3.10: for consumers made from now on; and it lifts the channel's limit
             self.prefetch = prefetch_count
+            self.global_prefetch = 0
+        for consumer in list(self.consumers.values()):
+            consumer.queue.dispatch()
 
     @_closes_on_error
     def basic_consume(

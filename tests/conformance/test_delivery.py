@@ -225,6 +225,9 @@ QOS = {
     "global_after_consume": (["A", "qos3g"], {"A": 10}),
     "qos0_unlimited": (["qos0", "A"], {"A": 10}),
     "qos1_per_consumer": (["qos1", "A", "B"], {"A": 1, "B": 1}),
+    # a per-consumer basic.qos also lifts the channel's (global) limit, as RabbitMQ 3.10 does
+    "per_consumer_qos_lifts_global": (["qos1g", "A", "qos2", "B"], {"A": 10, "B": 2}),
+    "per_consumer_qos0_lifts_global": (["qos3g", "A", "qos0"], {"A": 10}),
 }
 
 
