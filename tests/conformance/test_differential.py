@@ -1,8 +1,9 @@
 """Differential machine: random operation sequences on fakebroker and RabbitMQ side by side.
 
 Each hypothesis example runs the same steps (declare, bind, unbind, publish, get, consume,
-cancel, ack, nack, reject, purge, delete, channel close) on an in-process fakebroker and on
-the real RabbitMQ, one py-amqp connection each, and compares every observable result:
+cancel, ack, nack, reject, purge, delete, channel close; exclusive and auto-delete queues,
+and a second connection B that consumes, gets, acks and closes) on an in-process fakebroker
+and on the real RabbitMQ, with py-amqp, and compares every observable result:
 reply codes and texts, bodies and their order, counts, redelivered flags, and at the end
 what each consumer received.  Bounded (30 examples x 20 steps; ``FAKEBROKER_DIFF_EXAMPLES=N``
 runs N, to look for new divergences); skipped without RabbitMQ.
@@ -58,6 +59,20 @@ step = st.one_of(
     st.tuples(st.just("purge"), st.integers(0, QUEUES - 1)),
     st.tuples(st.just("delete_q"), st.integers(0, QUEUES - 1)),
     st.tuples(st.just("close_channel")),
+    # a second connection, B: exclusive and auto-delete queues, its consumers and unacked
+    # messages, and closing it (exclusive queues go, unacked messages come back redelivered)
+    st.tuples(
+        st.just("declare_q_flags"),
+        st.integers(0, QUEUES - 1),
+        st.booleans(),
+        st.booleans(),
+        st.sampled_from(("A", "B")),
+    ),
+    st.tuples(st.just("b_consume"), st.integers(0, QUEUES - 1), st.booleans()),
+    st.tuples(st.just("b_cancel"), st.integers(0, QUEUES - 1)),
+    st.tuples(st.just("b_get"), st.integers(0, QUEUES - 1)),
+    st.tuples(st.just("b_ack"), st.integers(0, 5)),
+    st.tuples(st.just("b_close")),
 )
 
 
@@ -72,6 +87,9 @@ class Side:
         self.unacked: list[int] = []
         self.seen: dict[str, list[tuple[str, bool]]] = {}
         self.index = 0
+        self.b_conn: amqp.Connection | None = None
+        self.b_ch: Any = None
+        self.b_unacked: list[int] = []
 
     def q(self, i: int) -> str:
         return f"{self.token}-q{i}"
@@ -86,15 +104,29 @@ class Side:
         self.ch = self.conn.channel()
         self.unacked.clear()
 
+    def b(self) -> Any:
+        """Connection B's channel, opened (with its connection) on first use."""
+        if self.b_conn is None or not self.b_conn.connected:
+            self.b_conn = self.connect()
+            self.b_ch = None
+        if self.b_ch is None:
+            self.b_ch = self.b_conn.channel()
+            self.b_unacked.clear()
+        return self.b_ch
+
     def run(self, op: tuple[Any, ...], index: int) -> Any:
         self.index = index
+        on_b = op[0].startswith("b_") or op[-1] == "B"
         try:
             result = self._run(op)
-            sync(self.ch)
+            sync(self.b() if on_b and op[0] != "b_close" else self.ch)
             return result
         except amqp.exceptions.AMQPError as exc:
             text = str(exc.reply_text).replace(self.token, "T")
-            self.reopen()
+            if on_b:
+                self.b_ch = None  # the next B step opens a new channel (or connection)
+            else:
+                self.reopen()
             return ("error", exc.reply_code, text)
 
     def _run(self, op: tuple[Any, ...]) -> Any:
@@ -154,12 +186,58 @@ class Side:
             ch.close()
             self.reopen()
             return "ok"
+        if kind == "declare_q_flags" or kind.startswith("b_"):
+            return self._run_b(kind, args)
+        raise AssertionError(kind)
+
+    def _run_b(self, kind: str, args: list[Any]) -> Any:
+        """Steps with exclusive / auto-delete queues and on connection B."""
+        if kind == "declare_q_flags":
+            queue, exclusive, auto_delete, who = args
+            ch = self.b() if who == "B" else self.ch
+            ok = ch.queue_declare(self.q(queue), exclusive=exclusive, auto_delete=auto_delete)
+            return ("declared", ok.message_count, ok.consumer_count)
+        if kind == "b_close":
+            if self.b_conn is not None and self.b_conn.connected:
+                self.b_conn.close()
+            self.b_conn = self.b_ch = None
+            return "ok"
+        ch = self.b()
+        if kind == "b_consume":
+            queue, no_ack = args
+            tag = f"b{queue}"
+
+            def on_message(m: amqp.Message, tag: str = tag) -> None:
+                self.seen.setdefault(tag, []).append((m.body, m.delivery_info["redelivered"]))
+                if not no_ack:
+                    self.b_unacked.append(m.delivery_tag)
+
+            ch.basic_consume(self.q(queue), consumer_tag=tag, no_ack=no_ack, callback=on_message)
+            return "ok"
+        if kind == "b_cancel":
+            ch.basic_cancel(f"b{args[0]}")
+            return "ok"
+        if kind == "b_get":
+            m = ch.basic_get(self.q(args[0]), no_ack=False)
+            if m is None:
+                return None
+            self.b_unacked.append(m.delivery_tag)
+            return (m.body, m.delivery_info["redelivered"], m.delivery_info["message_count"])
+        if kind == "b_ack":
+            if not self.b_unacked:
+                return "nothing"
+            delivery_tag = self.b_unacked.pop(args[0] % len(self.b_unacked))
+            ch.basic_ack(delivery_tag)
+            return "ok"
         raise AssertionError(kind)
 
     def drain(self, quiet: float) -> None:
-        with contextlib.suppress(TimeoutError, OSError):
-            while True:
-                self.conn.drain_events(timeout=quiet)
+        for conn in (self.conn, self.b_conn):
+            if conn is None or not conn.connected:
+                continue
+            with contextlib.suppress(TimeoutError, OSError):
+                while True:
+                    conn.drain_events(timeout=quiet)
 
     def cleanup(self) -> None:
         with contextlib.suppress(Exception):
@@ -170,8 +248,10 @@ class Side:
             for i in range(len(EXCHANGES)):
                 if ch is not None:
                     ch.exchange_delete(self.x(i))
-        with contextlib.suppress(Exception):
-            self.conn.close()
+        for conn in (self.conn, self.b_conn):
+            with contextlib.suppress(Exception):
+                if conn is not None:
+                    conn.close()
 
 
 @pytest.fixture(scope="module")
