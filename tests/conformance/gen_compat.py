@@ -140,7 +140,9 @@ def render(features: list[Feature], modules: dict[str, str], traces: dict[str, A
         "in fixtures/conformance/traces/, and fakebroker's answers are checked against those "
         "recordings on every run, with or without a RabbitMQ. A hypothesis differential "
         "machine (tests/conformance/test_differential.py) also runs random operation "
-        "sequences on both brokers side by side.",
+        "sequences on both brokers side by side, and tests/amqp/test_frame_differential.py "
+        "sends both the same raw frames; CI runs a fixed 30 and 60 examples of them, and "
+        "`FAKEBROKER_DIFF_EXAMPLES=N` runs N fresh random ones to look for new divergences.",
         "",
         f"Re-record the traces (needs the RabbitMQ): `{RECORD}`, then "
         "`python tests/conformance/gen_compat.py`.",
