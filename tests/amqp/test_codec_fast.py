@@ -20,7 +20,8 @@ from fakebroker.amqp._codec import (
 )
 
 _short = st.text(max_size=60)
-#: pamqp's constructors refuse other exchange names (RabbitMQ does not; the engine never builds them)
+#: Names pamqp's constructors (the reference here) accept; the engine takes any name, as
+#: RabbitMQ does (test_declare_ok_carries_names_pamqp_would_refuse, test_odd_names_*).
 _name = st.from_regex(r"[a-zA-Z0-9\-_.:]{0,60}", fullmatch=True)
 _tag = st.integers(0, 2**63 - 1)
 
