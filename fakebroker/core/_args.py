@@ -271,3 +271,16 @@ def check_expiration(expiration: Any) -> None:
         else:
             return
     raise R.invalid_arg(f"invalid expiration '{text}': {reason}")
+
+
+def check_consumer_args(name: str, vhost: str, arguments: Mapping[str, Any]) -> None:
+    """basic.consume's arguments, checked as RabbitMQ 3.10 does (x-priority first)."""
+    if "x-priority" in arguments:
+        value = arguments["x-priority"]
+        if not _numeric(value) or isinstance(value, float):
+            raise _invalid("x-priority", name, vhost, f'"expected integer, got {amqp_type(value)}"')
+    if "x-cancel-on-ha-failover" in arguments:
+        value = arguments["x-cancel-on-ha-failover"]
+        if not isinstance(value, bool):
+            reason = f"{{unacceptable_type,{amqp_type(value)}}}"
+            raise _invalid("x-cancel-on-ha-failover", name, vhost, reason)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from . import _replies as R
-from ._args import check_expiration
+from ._args import check_consumer_args, check_expiration
 from ._queue import Consumer, Queue
 from ._replyto import REPLY_PREFIX, REPLY_QUEUE
 from ._sender import sender_selected
@@ -322,10 +322,11 @@ class Channel:
         """basic.consume: the consumer tag (generated when empty)."""
         if queue == REPLY_QUEUE:
             return self.broker.reply_to.subscribe(self, consumer_tag, no_ack)
-        target = self._queue(queue)
         tag = consumer_tag or self.broker.generate_name("amq.ctag-")
-        if tag in self.consumers:
+        if tag in self.consumers:  # before the queue is looked up, as RabbitMQ's channel does
             raise R.reused_consumer_tag(tag)
+        target = self._queue(queue)
+        check_consumer_args(target.name, self.vhost.name, arguments or {})
         if (exclusive and target.consumers) or any(c.exclusive for c in target.consumers):
             raise R.exclusive_consume_refused(target.name, self.vhost.name)
         consumer = Consumer(

@@ -139,6 +139,16 @@ OPS: st.SearchStrategy[Op] = st.one_of(
     ),
     st.tuples(st.just("qos_size"), st.integers(1, 10)),
     st.tuples(st.just("consume"), _q, st.booleans(), st.booleans()),
+    st.tuples(st.just("consume_args"), _q, st.sampled_from([5, -1, "high", 2**40])),
+    st.tuples(
+        st.just("declare_x_flags"),
+        st.integers(0, len(EXCHANGES) - 1),
+        st.sampled_from(["direct", "fanout", "topic", "headers", "x-nope"]),
+        st.booleans(),
+        st.booleans(),
+        st.booleans(),
+        st.sampled_from([None, "x1", 5]),
+    ),
     st.tuples(st.just("cancel"), _q),
     # sending to a queue by name, more often than the rest, so consumers get messages
     *[
@@ -240,6 +250,24 @@ def _frames(op: Op, token: str) -> list[bytes]:
         return [method_frame(ch, method)]
     if kind == "cancel":
         return [method_frame(ch, C.Basic.Cancel(consumer_tag=f"ct-{args[0]}"))]
+    if kind == "consume_args":
+        queue, priority = args
+        method = C.Basic.Consume(
+            queue=n(queue), consumer_tag=f"cp-{queue}", arguments={"x-priority": priority}
+        )
+        return [method_frame(ch, method)]
+    if kind == "declare_x_flags":
+        index, type_, durable, auto_delete, internal, alternate = args
+        arguments = {} if alternate is None else {"alternate-exchange": _ae(alternate, n)}
+        method = C.Exchange.Declare(
+            exchange=n(EXCHANGES[index][0]),
+            exchange_type=type_,
+            durable=durable,
+            auto_delete=auto_delete,
+            internal=internal,
+            arguments=arguments,
+        )
+        return [method_frame(ch, method)]
     if kind == "confirm":
         return [method_frame(ch, C.Confirm.Select())]
     if kind == "tx":
@@ -247,6 +275,11 @@ def _frames(op: Op, token: str) -> list[bytes]:
         return [method_frame(ch, cls())]
     assert kind == "flow"
     return [method_frame(ch, C.Channel.Flow(active=args[0]))]
+
+
+def _ae(alternate: str | int, n: Any) -> str | int:
+    """An alternate-exchange argument: an exchange of the example, or a wrong type."""
+    return n(alternate) if isinstance(alternate, str) else alternate
 
 
 def _observable(frames: list[tuple[int, Any]], token: str) -> list[tuple[Any, ...]]:

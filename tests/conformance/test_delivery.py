@@ -365,6 +365,15 @@ CONSUMER_ERRORS = {
     "cancel_unknown_tag": {"ok": "no-such-tag"},
     "reuse_tag_other_channel": {"ok": "first"},
     "get_while_exclusive_consumer": {"ok": None},
+    "reuse_tag_on_a_missing_queue": E(
+        530, "NOT_ALLOWED - attempt to reuse consumer tag 'first'", (60, 20), "connection"
+    ),
+    "bad_arguments_while_exclusive_consumer": E(
+        406,
+        "PRECONDITION_FAILED - invalid arg 'x-priority' for queue 'cf-T-q' in vhost '/': "
+        '"expected integer, got longstr"',
+        (60, 20),
+    ),
 }
 
 
@@ -389,10 +398,56 @@ def test_consumer_rules(b: Backend, case: str) -> None:
     elif case == "reuse_tag_other_channel":
         ch.basic_consume(q, consumer_tag="first")
         got = b.error(b.channel(conn).basic_consume, q, consumer_tag="first")
+    elif case == "reuse_tag_on_a_missing_queue":  # the tag is checked before the queue
+        ch.basic_consume(q, consumer_tag="first")
+        got = b.error(ch.basic_consume, b.name("missing"), consumer_tag="first")
+    elif case == "bad_arguments_while_exclusive_consumer":  # arguments before exclusivity
+        ch.basic_consume(q, consumer_tag="first", exclusive=True)
+        got = b.error(b.channel().basic_consume, q, arguments={"x-priority": "high"})
     else:
         ch.basic_consume(q, consumer_tag="first", exclusive=True)
         got = b.error(b.channel().basic_get, q)
     b.expect("reply", got, CONSUMER_ERRORS[case])
+
+
+CONSUMER_ARGUMENTS: dict[str, tuple[dict[str, Any], str | None]] = {
+    "priority_int": ({"x-priority": 5}, None),
+    "priority_negative": ({"x-priority": -1}, None),
+    "priority_long": ({"x-priority": 2**40}, None),
+    "priority_string": ({"x-priority": "high"}, '"expected integer, got longstr"'),
+    "priority_float": ({"x-priority": 1.5}, '"expected integer, got double"'),
+    "priority_bool": ({"x-priority": True}, '"expected integer, got bool"'),
+    "priority_table": ({"x-priority": {"a": 1}}, '"expected integer, got table"'),
+    "priority_array": ({"x-priority": [1]}, '"expected integer, got array"'),
+    "priority_void": ({"x-priority": None}, '"expected integer, got void"'),
+    "cancel_on_failover_bool": ({"x-cancel-on-ha-failover": True}, None),
+    "cancel_on_failover_string": (
+        {"x-cancel-on-ha-failover": "yes"},
+        "{unacceptable_type,longstr}",
+    ),
+    "cancel_on_failover_int": ({"x-cancel-on-ha-failover": 1}, "{unacceptable_type,signedint}"),
+    "both_wrong_priority_first": (
+        {"x-cancel-on-ha-failover": "yes", "x-priority": "a"},
+        '"expected integer, got longstr"',
+    ),
+    "unknown_argument": ({"x-foo": "bar"}, None),
+}
+
+
+@pytest.mark.parametrize("case", list(CONSUMER_ARGUMENTS))
+def test_consumer_arguments(b: Backend, case: str) -> None:
+    """basic.consume arguments: x-priority must be an integer, x-cancel-on-ha-failover a bool."""
+    arguments, reason = CONSUMER_ARGUMENTS[case]
+    ch = b.channel()
+    q = b.name("q")
+    ch.queue_declare(q, auto_delete=False)
+    got = b.error(ch.basic_consume, q, consumer_tag="c", arguments=arguments)
+    if reason is None:
+        b.expect("reply", got, {"ok": "c"})
+        return
+    key = "x-priority" if "integer" in reason else "x-cancel-on-ha-failover"
+    text = f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{q}' in vhost '/': {reason}"
+    b.expect("reply", got, E(406, text, (60, 20)))
 
 
 @pytest.mark.parametrize("how", ["queue_delete", "other_connection_delete"])
