@@ -562,7 +562,7 @@ class Run:
                 (CLIENT_ONLY, tcp_url),
             )
             for name, url in backends:
-                rows[name] = self._instructions_of(kombu, url, (small, large), (n_small, n_large))
+                rows[name] = instructions_of(kombu, url, (small, large), (n_small, n_large))
         memory = rows[MEMORY]
         lines = [
             "## 7. Instructions per unit (valgrind callgrind)",
@@ -584,22 +584,6 @@ class Run:
                 f"| {cycle / memory[0]:.2f}x | {message / memory[1]:.2f}x |"
             )
         self.sections.append("\n".join(lines))
-
-    def _instructions_of(
-        self, kombu: list[str], url: str, cycles: tuple[int, int], messages: tuple[int, int]
-    ) -> tuple[float, float]:
-        """(instructions per cycle, per message) of bench_kombu.py against ``url``."""
-        import _callgrind
-
-        cycle = _callgrind.marginal(
-            lambda k: [*kombu, "cycle", "--url", url, "--iters", str(k)],
-            *cycles, cwd=ROOT, env=child_env(),
-        )  # fmt: skip
-        message = _callgrind.marginal(
-            lambda k: [*kombu, "throughput", "--url", url, "--n", str(k)],
-            *messages, cwd=ROOT, env=child_env(),
-        )  # fmt: skip
-        return cycle, message
 
     # profiles ---------------------------------------------------------------
 
@@ -731,6 +715,23 @@ class Run:
             lines += [p + "\n" for p in self.profiles]
         output.write_text("\n".join(lines).rstrip() + "\n")
         log(f"wrote {output}")
+
+
+def instructions_of(
+    kombu: list[str], url: str, cycles: tuple[int, int], messages: tuple[int, int]
+) -> tuple[float, float]:
+    """(instructions per cycle, per message) of bench_kombu.py against ``url``."""
+    import _callgrind
+
+    cycle = _callgrind.marginal(
+        lambda k: [*kombu, "cycle", "--url", url, "--iters", str(k)],
+        *cycles, cwd=ROOT, env=child_env(),
+    )  # fmt: skip
+    message = _callgrind.marginal(
+        lambda k: [*kombu, "throughput", "--url", url, "--n", str(k)],
+        *messages, cwd=ROOT, env=child_env(),
+    )  # fmt: skip
+    return cycle, message
 
 
 def _median(series: Series | None, key: str) -> float | None:

@@ -166,15 +166,16 @@ def _int_arg(
     key: str,
     name: str,
     vhost: str,
-    minimum: int,
+    minimum: int | None,
     maximum: int | None = None,
 ) -> int | None:
+    """``args[key]`` as an integer within bounds (None: no bound), or None when absent."""
     if key not in args:
         return None
     value = args[key]
     if not _numeric(value) or isinstance(value, float):
         raise _invalid(key, name, vhost, f'"expected integer, got {amqp_type(value)}"')
-    if value < minimum:
+    if minimum is not None and value < minimum:
         reason = f"{{value_negative,{value}}}" if value < 0 else f"{{value_zero,{value}}}"
         raise _invalid(key, name, vhost, reason)
     if maximum is not None and value > maximum:
@@ -275,10 +276,7 @@ def check_expiration(expiration: Any) -> None:
 
 def check_consumer_args(name: str, vhost: str, arguments: Mapping[str, Any]) -> None:
     """basic.consume's arguments, checked as RabbitMQ 3.10 does (x-priority first)."""
-    if "x-priority" in arguments:
-        value = arguments["x-priority"]
-        if not _numeric(value) or isinstance(value, float):
-            raise _invalid("x-priority", name, vhost, f'"expected integer, got {amqp_type(value)}"')
+    _int_arg(arguments, "x-priority", name, vhost, None)  # any size, negative too
     if "x-cancel-on-ha-failover" in arguments:
         value = arguments["x-cancel-on-ha-failover"]
         if not isinstance(value, bool):
