@@ -5,6 +5,8 @@ Rules (RabbitMQ 3.10 classic queues unless said otherwise):
   else it waits at the tail; consumers take turns (round-robin);
 - a message expires (queue ``x-message-ttl`` or its own ``expiration``) only at
   the head of the queue; an expired message is dead-lettered (``expired``) or dropped;
+  one put back (nack, reject, recover, a closed channel) whose time is up by then,
+  even in the same instant, expires at once: ``expiration: "0"`` is never redelivered;
 - ``x-max-length`` / ``x-max-length-bytes`` count ready messages: drop-head
   dead-letters the oldest (``maxlen``); reject-publish refuses the new one
   (reject-publish-dlx also dead-letters it);
@@ -322,6 +324,7 @@ class Queue:
             "requeued", self.vhost.name, queue=self.name, msg=entry.msg
         )
         if entry.expires is not None:
+            self.expire_heads()  # RabbitMQ drops what has expired on requeue (Now >= expiry)
             self._arm_ttl()
         if self.consumers:
             self.dispatch()

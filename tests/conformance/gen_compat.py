@@ -60,6 +60,7 @@ FIXED_FRAMES = [
     ("test_frame_differential", "an exclusive queue is never durable (RabbitMQ drops the flag), so redeclaring it with another durable flag is declare-ok, not 406"),
     ("test_frame_differential", "a per-consumer basic.qos (global=false) also lifts the channel's global limit, as RabbitMQ's channel does (test_delivery::test_prefetch)"),
     ("test_frame_differential", "basic.consume checks x-priority (an integer) and x-cancel-on-ha-failover (a bool) with RabbitMQ's 406 texts, and a reused consumer tag is 530 even on a missing queue (test_delivery::test_consumer_arguments)"),
+    ("test_frame_differential", "a message requeued when its TTL is spent (expiration \"0\" included, on a virtual clock in the same instant) expires then, dead-lettered 'expired', instead of being redelivered (test_lifecycle::test_a_message_put_back_after_its_time_is_up_expires)"),
     ("test_codec_fast", "names RabbitMQ takes but pamqp's validation refuses (over 127 characters, outside [\\w.:-]) crashed declare-ok, get-ok, deliver and return with 541; now carried as sent (test_routing::test_odd_names_route_and_come_back)"),
 ]  # fmt: skip
 

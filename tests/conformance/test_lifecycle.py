@@ -326,6 +326,48 @@ def test_message_ttl_zero(b: Backend) -> None:
     b.expect("left", drain_bodies(ch, q), [])
 
 
+PUT_BACK = ["reject", "nack", "recover", "channel_close"]
+
+
+@pytest.mark.parametrize("way", PUT_BACK)
+def test_a_message_put_back_after_its_time_is_up_expires(b: Backend, way: str) -> None:
+    """requeued with its TTL spent (expiration "0" included): dead-lettered 'expired', not redelivered."""
+    ch = b.channel()
+    q, dead, dlx = b.name("q"), b.name("dead"), b.name("dlx")
+    xdeclare(ch, dlx, "fanout")
+    ch.queue_declare(dead, auto_delete=False)
+    ch.queue_bind(dead, dlx)
+    ch.queue_declare(q, auto_delete=False, arguments={"x-dead-letter-exchange": dlx})
+    cch = b.channel()
+    b.consume(cch, q, "c")
+    publish(ch, "", q, "zero", expiration="0")  # delivered: the consumer is waiting
+    publish(ch, "", q, "later", expiration="60000")
+    b.wait(lambda: len(b.deliveries("c")) == 2)
+    tags = [m.delivery_tag for m in b.messages]
+    if way == "reject":
+        for tag in tags:
+            cch.basic_reject(tag, requeue=True)
+    elif way == "nack":
+        nack(cch, tags[-1], multiple=True)
+    elif way == "recover":
+        cch.basic_recover(requeue=True)
+    else:
+        cch.close()
+    got = _dead(b, ch, dead)
+    b.expect(
+        "dead", [(m.body, _death(m)["x-death"][0]["reason"]) for m in got], [(b"zero", "expired")]
+    )
+    if way == "channel_close":
+        b.expect("left", b.eventually(lambda: counts(ch, q) == (1, 0) and counts(ch, q)), (1, 0))
+    else:
+        b.wait(lambda: len(b.deliveries("c")) == 3)
+        b.expect(
+            "delivered",
+            [e[2:] for e in b.events if e[0] == "deliver"],
+            [("zero", False), ("later", False), ("later", True)],
+        )
+
+
 def test_expiration_property_invalid(b: Backend) -> None:
     """an expiration that is not a number: channel error 406 on basic.publish."""
     ch = b.channel()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakebroker.core import Broker, Channel, Connection, VirtualClock
-from fakebroker.core.events import ConfirmAck, ConfirmNack
+from fakebroker.core.events import ConfirmAck, ConfirmNack, Deliver
 
 from .conftest import bodies, drain
 
@@ -59,6 +59,20 @@ def test_ttl_zero_delivers_to_waiting_consumer(
     ch.basic_consume("q", "c", no_ack=True)
     ch.basic_publish("", "q", b"taken")
     assert bodies(conn) == [b"taken"]
+
+
+def test_a_requeued_message_whose_time_is_up_expires_in_the_same_instant(
+    conn: Connection, ch: Channel, broker: Broker
+) -> None:
+    dlx_setup(ch)
+    ch.basic_consume("q", "c")
+    ch.basic_publish("", "q", b"zero", {"expiration": "0"})
+    ch.basic_publish("", "q", b"later", {"expiration": "60000"})
+    tags = [e.delivery_tag for e in drain(conn, Deliver)]  # type: ignore[union-attr]
+    assert len(tags) == 2
+    ch.basic_nack(tags[-1], multiple=True, requeue=True)  # the clock has not moved
+    assert [m.body for m in broker.messages("dead")] == [b"zero"]
+    assert bodies(conn) == [b"later"]
 
 
 def test_reject_dead_letters_with_routing_key(broker: Broker, ch: Channel) -> None:
