@@ -93,6 +93,11 @@ QUEUE_ARGS: list[dict[str, Any]] = [
     {"x-single-active-consumer": True},
     {"x-overflow": "nope"},
     {"x-max-length-bytes": -5},
+    {"x-message-ttl": 0, "x-dead-letter-exchange": "DLX"},
+    {"x-dead-letter-exchange": "DLX", "x-dead-letter-routing-key": "a"},
+    {"x-dead-letter-routing-key": "a"},
+    {"x-max-length": 1, "x-overflow": "reject-publish-dlx", "x-dead-letter-exchange": "DLX"},
+    {"x-max-priority": 2, "x-max-length": 2},
 ]
 
 _q = st.sampled_from(QUEUES)
