@@ -50,8 +50,8 @@ def test_restart_keeps_durable_and_persistent_only(front: Front) -> None:
     with pytest.raises(CONNECTION_LOST) as info:
         conn.drain_events(timeout=5)
     # py-amqp answers close with close-ok, then raises ConnectionForced. Over TCP the broker's
-    # reset can land before that write (ConnectionResetError or BrokenPipeError) or after it:
-    # both are the same shutdown, as they are against RabbitMQ.
+    # reset can land before that write (ConnectionResetError or BrokenPipeError) or after it;
+    # RabbitMQ resets its clients the same way (docs/rabbitmq-facts.md, section 29).
     assert isinstance(info.value, SHUTDOWN_SEEN), repr(info.value)
     assert closes == [(320, SHUTDOWN_REPLY, 0, 0)]
     conn.collect()
