@@ -258,7 +258,7 @@ class Config:
     def make(cls, quick: bool, repeats: int | None) -> Config:
         if quick:
             return cls(repeats or 1, 50_000, 1_000_000, 5_000, 60, 150, 100, 1_000)
-        return cls(repeats or 3, 200_000, 1_000_000, 20_000, 300, 500, 300, 10_000)
+        return cls(repeats or 5, 200_000, 1_000_000, 20_000, 300, 500, 300, 10_000)
 
 
 class Run:
@@ -829,7 +829,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
     parser.add_argument("--skip-rabbitmq", action="store_true", help="do not use RabbitMQ")
-    parser.add_argument("--repeats", type=int, help="runs per backend (default 3, quick 1)")
+    parser.add_argument("--repeats", type=int, help="runs per backend (default 5, quick 1)")
     parser.add_argument("--no-profile", action="store_true", help="do not profile misses")
     parser.add_argument(
         "--only",
