@@ -4,9 +4,11 @@ Rules (RabbitMQ 3.10 classic queues unless said otherwise):
 - a published message is offered to a consumer at once if one has room,
   else it waits at the tail; consumers take turns (round-robin);
 - a message expires (queue ``x-message-ttl`` or its own ``expiration``) only at
-  the head of the queue; an expired message is dead-lettered (``expired``) or dropped;
-  one put back (nack, reject, recover, a closed channel) whose time is up by then,
-  even in the same instant, expires at once: ``expiration: "0"`` is never redelivered;
+  the head of the queue, once ``now >= expiry`` (RabbitMQ's test, so the very instant
+  counts); an expired message is dead-lettered (``expired``) or dropped. One that waited
+  behind others expires when it reaches the head; one put back (nack, reject, recover,
+  a closed channel) with its time up expires then. So ``expiration: "0"`` reaches only
+  a consumer that can take it as it arrives, and is never redelivered;
 - ``x-max-length`` / ``x-max-length-bytes`` count ready messages: drop-head
   dead-letters the oldest (``maxlen``); reject-publish refuses the new one
   (reject-publish-dlx also dead-letters it);
@@ -31,11 +33,10 @@ if TYPE_CHECKING:
     from ._vhost import Vhost
 
 
-def _due(entry: Entry, now: float, inclusive: bool) -> bool:
+def _due(entry: Entry, now: float) -> bool:
+    """RabbitMQ's rule: expired once ``now >= expiry``."""
     expires = entry.expires
-    if expires is None:
-        return False
-    return expires <= now if inclusive else expires < now
+    return expires is not None and expires <= now
 
 
 class Consumer:
@@ -120,6 +121,7 @@ class Queue:
         self._seq = 0
         self._ttl_timer: Timer | None = None
         self._expires_timer: Timer | None = None
+        #: Whether any message here may carry an expiry (then heads are checked on take).
         self._has_ttl = args.message_ttl is not None
         self.quorum = args.queue_type == "quorum"
         self._limited = args.max_length is not None or args.max_length_bytes is not None
@@ -172,6 +174,7 @@ class Queue:
         """Add a routed message at the tail and try to deliver it."""
         self._seq += 1
         if self._has_ttl or "expiration" in msg.properties:
+            self._has_ttl = True  # from now on, whoever comes to the head may expire there
             now = self.vhost.broker.clock.now()
             expires = self._expiry_of(msg, now)
         else:
@@ -240,12 +243,13 @@ class Queue:
 
     def take(self) -> Entry | None:
         """The next live message for basic.get or a delivery, or None."""
-        if self._has_ttl or self._ttl_timer is not None:
-            self.expire_heads(inclusive=False)
+        if self._has_ttl:
+            self.expire_heads()
         if not self.store:
             return None
         entry = self._pop()
-        if self._ttl_timer is not None:
+        if self._has_ttl:  # RabbitMQ's fetch drops what has expired behind it, then counts
+            self.expire_heads()
             self._arm_ttl()
         return entry
 
@@ -346,16 +350,16 @@ class Queue:
 
     # -- expiry -----------------------------------------------------------------------------
 
-    def expire_heads(self, *, inclusive: bool = True) -> None:
+    def expire_heads(self) -> None:
         """Dead-letter or drop every expired message standing at a head.
 
-        ``inclusive=False`` spares a message whose deadline is exactly now: a
-        message with TTL 0 still reaches a consumer that can take it at once.
+        A message with TTL 0 reaches a consumer only when it is handed over as
+        it arrives (``enqueue``); once it has waited, it expires at the head.
         """
         now = self.vhost.broker.clock.now()
         store = self.store
         while True:
-            expired = next((e for e in store.heads() if _due(e, now, inclusive)), None)
+            expired = next((e for e in store.heads() if _due(e, now)), None)
             if expired is None:
                 return
             store.pop_head_of(expired)

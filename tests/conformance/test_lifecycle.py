@@ -14,6 +14,7 @@ from ._harness import (
     counts,
     drain_bodies,
     fill,
+    get,
     nack,
     publish,
     sync,
@@ -324,6 +325,53 @@ def test_message_ttl_zero(b: Backend) -> None:
     publish(ch, "", q, "dropped")
     b.advance(0.05)
     b.expect("left", drain_bodies(ch, q), [])
+
+
+def test_a_message_that_waited_expires_at_the_head(b: Backend) -> None:
+    """expiration behind a head without one: it expires when it reaches the head (or its time)."""
+    ch = b.channel()
+    q, dead, dlx = b.name("q"), b.name("dead"), b.name("dlx")
+    xdeclare(ch, dlx, "fanout")
+    ch.queue_declare(dead, auto_delete=False)
+    ch.queue_bind(dead, dlx)
+    ch.queue_declare(q, auto_delete=False, arguments={"x-dead-letter-exchange": dlx})
+    publish(ch, "", q, "m1")
+    publish(ch, "", q, "zero", expiration="0")  # waits behind m1
+    publish(ch, "", q, "m3")
+    b.eventually(lambda: counts(ch, q)[0] == 3)
+    b.expect("gets", [get(b, ch, q) for _ in range(3)], [("m1", False, 1), ("m3", False, 0), None])
+    publish(ch, "", q, "m4")
+    publish(ch, "", q, "short", expiration="100")  # behind m4: no timer until m4 is gone
+    b.eventually(lambda: counts(ch, q)[0] == 2)
+    b.expect("m4", get(b, ch, q), ("m4", False, 1))
+    b.advance(0.3)  # nobody looks at the queue: its timer dead-letters "short"
+    got = _dead(b, ch, dead, n=2)
+    b.expect(
+        "dead",
+        [(m.body, _death(m)["x-death"][0]["reason"]) for m in got],
+        [(b"zero", "expired"), (b"short", "expired")],
+    )
+    b.expect("left", counts(ch, q), (0, 0))
+
+
+def test_a_zero_ttl_message_that_waited_for_a_consumer_is_not_delivered(b: Backend) -> None:
+    """prefetch 1: a message with expiration "0" queued behind others expires before its turn."""
+    ch = b.channel()
+    q = b.name("q")
+    ch.queue_declare(q, auto_delete=False)
+    for body, props in (("a", {}), ("b", {}), ("c", {"expiration": "0"}), ("d", {})):
+        publish(ch, "", q, body, **props)
+    b.eventually(lambda: counts(ch, q)[0] == 3)  # "c" stays: it is not at the head
+    ch.basic_qos(0, 1, False)
+
+    def on(message: amqp.Message) -> None:
+        b.events.append(("deliver", message.body))
+        ch.basic_ack(message.delivery_tag)
+
+    ch.basic_consume(q, callback=on)
+    b.wait(lambda: len(b.events) >= 3)
+    b.settle()
+    b.expect("delivered", [e[1] for e in b.events], ["a", "b", "d"])
 
 
 PUT_BACK = ["reject", "nack", "recover", "channel_close"]

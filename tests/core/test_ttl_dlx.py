@@ -75,6 +75,22 @@ def test_a_requeued_message_whose_time_is_up_expires_in_the_same_instant(
     assert bodies(conn) == [b"later"]
 
 
+def test_an_expiration_behind_a_head_without_one_counts_when_it_reaches_the_head(
+    broker: Broker, clock: VirtualClock, ch: Channel
+) -> None:
+    dlx_setup(ch)
+    for body, props in ((b"m1", {}), (b"zero", {"expiration": "0"}), (b"m3", {})):
+        ch.basic_publish("", "q", body, props)
+    first = ch.basic_get("q", no_ack=True)
+    assert first is not None and first.message_count == 1  # "zero" went as m1 left
+    ch.basic_publish("", "q", b"short", {"expiration": "100"})
+    second = ch.basic_get("q", no_ack=True)
+    assert second is not None and second.message.body == b"m3"
+    clock.advance(0.1)  # at the head now, and its timer runs with nobody looking
+    assert [m.body for m in broker.messages("dead")] == [b"zero", b"short"]
+    assert broker.get_queue("q").message_count == 0
+
+
 def test_reject_dead_letters_with_routing_key(broker: Broker, ch: Channel) -> None:
     ch.exchange_declare("dlx", "direct")
     ch.queue_declare("dead")
