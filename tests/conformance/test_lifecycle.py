@@ -330,11 +330,7 @@ def test_message_ttl_zero(b: Backend) -> None:
 def test_a_message_that_waited_expires_at_the_head(b: Backend) -> None:
     """expiration behind a head without one: it expires when it reaches the head (or its time)."""
     ch = b.channel()
-    q, dead, dlx = b.name("q"), b.name("dead"), b.name("dlx")
-    xdeclare(ch, dlx, "fanout")
-    ch.queue_declare(dead, auto_delete=False)
-    ch.queue_bind(dead, dlx)
-    ch.queue_declare(q, auto_delete=False, arguments={"x-dead-letter-exchange": dlx})
+    q, dead = _dlx_setup(b, ch, {})
     publish(ch, "", q, "m1")
     publish(ch, "", q, "zero", expiration="0")  # waits behind m1
     publish(ch, "", q, "m3")
@@ -381,11 +377,7 @@ PUT_BACK = ["reject", "nack", "recover", "channel_close"]
 def test_a_message_put_back_after_its_time_is_up_expires(b: Backend, way: str) -> None:
     """requeued with its TTL spent (expiration "0" included): dead-lettered 'expired', not redelivered."""
     ch = b.channel()
-    q, dead, dlx = b.name("q"), b.name("dead"), b.name("dlx")
-    xdeclare(ch, dlx, "fanout")
-    ch.queue_declare(dead, auto_delete=False)
-    ch.queue_bind(dead, dlx)
-    ch.queue_declare(q, auto_delete=False, arguments={"x-dead-letter-exchange": dlx})
+    q, dead = _dlx_setup(b, ch, {})
     cch = b.channel()
     b.consume(cch, q, "c")
     publish(ch, "", q, "zero", expiration="0")  # delivered: the consumer is waiting
