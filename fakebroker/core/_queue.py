@@ -4,11 +4,12 @@ Rules (RabbitMQ 3.10 classic queues unless said otherwise):
 - a published message is offered to a consumer at once if one has room,
   else it waits at the tail; consumers take turns (round-robin);
 - a message expires (queue ``x-message-ttl`` or its own ``expiration``) only at
-  the head of the queue, once ``now >= expiry`` (RabbitMQ's test, so the very instant
-  counts); an expired message is dead-lettered (``expired``) or dropped. One that waited
-  behind others expires when it reaches the head; one put back (nack, reject, recover,
-  a closed channel) with its time up expires then. So ``expiration: "0"`` reaches only
-  a consumer that can take it as it arrives, and is never redelivered;
+  the head of the queue (the next to leave, highest priority first), once
+  ``now >= expiry`` (RabbitMQ's test, so the very instant counts); an expired message
+  is dead-lettered (``expired``) or dropped. One that waited behind others expires when
+  it reaches the head; one put back (nack, reject, recover, a closed channel) with its
+  time up expires then. So ``expiration: "0"`` reaches only a consumer that can take it
+  as it arrives, and is never redelivered;
 - ``x-max-length`` / ``x-max-length-bytes`` count ready messages: drop-head
   dead-letters the oldest (``maxlen``); reject-publish refuses the new one
   (reject-publish-dlx also dead-letters it);
@@ -351,25 +352,27 @@ class Queue:
     # -- expiry -----------------------------------------------------------------------------
 
     def expire_heads(self) -> None:
-        """Dead-letter or drop every expired message standing at a head.
+        """Dead-letter or drop expired messages at the head, one after another.
 
+        The head is the next message to leave (in a priority queue, the first of
+        the highest non-empty level): RabbitMQ looks nowhere else, so an expired
+        message behind it waits for its turn, and counts until then.
         A message with TTL 0 reaches a consumer only when it is handed over as
         it arrives (``enqueue``); once it has waited, it expires at the head.
         """
         now = self.vhost.broker.clock.now()
         store = self.store
         while True:
-            expired = next((e for e in store.heads() if _due(e, now)), None)
-            if expired is None:
+            expired = store.peek()
+            if expired is None or not _due(expired, now):
                 return
-            store.pop_head_of(expired)
+            store.take_head()
             self.ready_bytes -= len(expired.msg.body)
             self.vhost.dead_letter(self, expired, "expired")
 
     def _arm_ttl(self) -> None:
-        deadline = min(
-            (e.expires for e in self.store.heads() if e.expires is not None), default=None
-        )
+        head = self.store.peek()
+        deadline = None if head is None else head.expires
         timer = self._ttl_timer
         if timer is not None:
             if deadline is not None and timer.when == deadline:

@@ -55,13 +55,6 @@ class Fifo(deque[Entry]):
     def peek(self) -> Entry | None:
         return self[0] if self else None
 
-    def heads(self) -> Iterator[Entry]:
-        if self:
-            yield self[0]
-
-    def pop_head_of(self, entry: Entry) -> None:
-        self.popleft()
-
     def drain(self) -> list[Entry]:
         entries = list(self)
         self.clear()
@@ -97,15 +90,6 @@ class PriorityStore:
             if level:
                 return level[0]
         return None
-
-    def heads(self) -> Iterator[Entry]:
-        for level in reversed(self._levels):
-            if level:
-                yield level[0]
-
-    def pop_head_of(self, entry: Entry) -> None:
-        self._levels[entry.priority].popleft()
-        self._size -= 1
 
     def drain(self) -> list[Entry]:
         entries = list(self)

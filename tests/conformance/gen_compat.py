@@ -44,6 +44,7 @@ FIXED = [
     ("test_delivery::test_single_active_consumer_failover_with_unacked", "a closing channel requeues its unacked messages before the queue feeds its other consumers"),
     ("test_lifecycle::test_expiration_property_invalid", "basic.publish with an invalid expiration: 406 with RabbitMQ's texts"),
     ("test_lifecycle::test_a_message_that_waited_expires_at_the_head", "a message with an expiration behind a head without one was never expired; it now expires when it reaches the head (after the fetch before it, so get-ok's count leaves it out) or when its timer runs"),
+    ("test_lifecycle::test_a_priority_queue_expires_only_at_its_head", "a priority queue expired the head of every priority level; RabbitMQ expires only at the queue's head (the highest non-empty level), so an expired low-priority message waits, counted, behind higher ones"),
     ("test_lifecycle::test_a_zero_ttl_message_that_waited_for_a_consumer_is_not_delivered", "a message with expiration \"0\" that had to wait is no longer delivered when its turn comes in the same virtual instant (RabbitMQ's Now >= expiry)"),
 ]  # fmt: skip
 

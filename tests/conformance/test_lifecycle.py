@@ -370,6 +370,29 @@ def test_a_zero_ttl_message_that_waited_for_a_consumer_is_not_delivered(b: Backe
     b.expect("delivered", [e[1] for e in b.events], ["a", "b", "d"])
 
 
+def test_a_priority_queue_expires_only_at_its_head(b: Backend) -> None:
+    """x-max-priority: an expired message behind higher priorities waits, counted, for its turn."""
+    ch = b.channel()
+    q = b.name("q")
+    ch.queue_declare(q, auto_delete=False, arguments={"x-max-priority": 5})
+    for body, props in (
+        ("low-exp", {"priority": 0, "expiration": "100"}),
+        ("low", {"priority": 0}),
+        ("high", {"priority": 5}),
+        ("high-exp", {"priority": 5, "expiration": "100"}),
+        ("high2", {"priority": 5}),
+    ):
+        publish(ch, "", q, body, **props)
+    b.eventually(lambda: counts(ch, q)[0] == 5)
+    b.advance(0.3)
+    b.expect("count", counts(ch, q), (5, 0))
+    b.expect(
+        "gets",
+        [get(b, ch, q) for _ in range(4)],
+        [("high", False, 3), ("high2", False, 1), ("low", False, 0), None],
+    )
+
+
 PUT_BACK = ["reject", "nack", "recover", "channel_close"]
 
 

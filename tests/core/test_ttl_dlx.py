@@ -91,6 +91,18 @@ def test_an_expiration_behind_a_head_without_one_counts_when_it_reaches_the_head
     assert broker.get_queue("q").message_count == 0
 
 
+def test_a_priority_queue_expires_only_at_its_head(
+    broker: Broker, clock: VirtualClock, ch: Channel
+) -> None:
+    ch.queue_declare("q", arguments={"x-max-priority": 5})
+    ch.basic_publish("", "q", b"low-exp", {"priority": 0, "expiration": "100"})
+    ch.basic_publish("", "q", b"high", {"priority": 5})
+    clock.advance(1)
+    assert broker.get_queue("q").message_count == 2  # "high" is the head: nothing expires
+    got = ch.basic_get("q", no_ack=True)
+    assert got is not None and got.message.body == b"high" and got.message_count == 0
+
+
 def test_reject_dead_letters_with_routing_key(broker: Broker, ch: Channel) -> None:
     ch.exchange_declare("dlx", "direct")
     ch.queue_declare("dead")
