@@ -85,7 +85,7 @@ class Side:
         self.token = token
         self.ch: Any = self.conn.channel()
         self.unacked: list[int] = []
-        self.seen: dict[str, list[tuple[str, bool]]] = {}
+        self.seen: dict[str, list[tuple[Any, ...]]] = {}
         self.index = 0
         self.b_conn: amqp.Connection | None = None
         self.b_ch: Any = None
@@ -159,7 +159,13 @@ class Side:
             def on_message(m: amqp.Message, tag: str = tag) -> None:
                 self.seen.setdefault(tag, []).append((m.body, m.delivery_info["redelivered"]))
 
-            ch.basic_consume(self.q(args[0]), consumer_tag=tag, no_ack=True, callback=on_message)
+            ch.basic_consume(
+                self.q(args[0]),
+                consumer_tag=tag,
+                no_ack=True,
+                callback=on_message,
+                on_cancel=self.on_cancel,
+            )
             return "ok"
         if kind == "cancel":
             ch.basic_cancel(f"c{args[0]}")
@@ -234,7 +240,13 @@ class Side:
                 if not no_ack:
                     self.b_unacked.append(m.delivery_tag)
 
-            ch.basic_consume(self.q(queue), consumer_tag=tag, no_ack=no_ack, callback=on_message)
+            ch.basic_consume(
+                self.q(queue),
+                consumer_tag=tag,
+                no_ack=no_ack,
+                callback=on_message,
+                on_cancel=self.on_cancel,
+            )
             return "ok"
         if kind == "b_cancel":
             ch.basic_cancel(f"b{args[0]}")
@@ -253,13 +265,21 @@ class Side:
             return "ok"
         raise AssertionError(kind)
 
+    def on_cancel(self, tag: str) -> None:
+        """A server-sent basic.cancel (its queue deleted): compared with the deliveries."""
+        self.seen.setdefault(tag, []).append(("cancelled", False))
+
     def drain(self, quiet: float) -> None:
+        """Read what is still coming; a channel closed meanwhile is recorded, not raised."""
         for conn in (self.conn, self.b_conn):
-            if conn is None or not conn.connected:
-                continue
-            with contextlib.suppress(TimeoutError, OSError):
-                while True:
+            while conn is not None and conn.connected:
+                try:
                     conn.drain_events(timeout=quiet)
+                except (TimeoutError, OSError):
+                    break
+                except amqp.exceptions.AMQPError as exc:
+                    text = str(exc.reply_text).replace(self.token, "T")
+                    self.seen.setdefault("closed", []).append((exc.reply_code, text))
 
     def cleanup(self) -> None:
         with contextlib.suppress(Exception):
