@@ -122,7 +122,7 @@ class Queue:
         self._seq = 0
         self._ttl_timer: Timer | None = None
         self._expires_timer: Timer | None = None
-        #: Whether any message here may carry an expiry (then heads are checked on take).
+        #: Whether any message here may carry an expiry (then the head is checked on take).
         self._has_ttl = args.message_ttl is not None
         self.quorum = args.queue_type == "quorum"
         self._limited = args.max_length is not None or args.max_length_bytes is not None
@@ -141,7 +141,7 @@ class Queue:
     @property
     def message_count(self) -> int:
         """Ready messages (unacked ones excluded), as queue.declare-ok reports them."""
-        self.expire_heads()
+        self.expire_at_head()
         return len(self.store)
 
     @property
@@ -163,7 +163,7 @@ class Queue:
         """True when reject-publish overflow refuses ``msg``."""
         if not self._limited or self.args.overflow == "drop-head":
             return False
-        self.expire_heads()
+        self.expire_at_head()
         a = self.args
         if a.max_length is not None and len(self.store) >= a.max_length:
             return True
@@ -197,7 +197,7 @@ class Queue:
             self.dispatch()
         if expires is not None:
             if expires <= now:
-                self.expire_heads()
+                self.expire_at_head()
             elif len(store) == 1 or self._ttl_timer is None:
                 self._arm_ttl()
         if self._limited:
@@ -245,12 +245,12 @@ class Queue:
     def take(self) -> Entry | None:
         """The next live message for basic.get or a delivery, or None."""
         if self._has_ttl:
-            self.expire_heads()
+            self.expire_at_head()
         if not self.store:
             return None
         entry = self._pop()
         if self._has_ttl:  # RabbitMQ's fetch drops what has expired behind it, then counts
-            self.expire_heads()
+            self.expire_at_head()
             self._arm_ttl()
         return entry
 
@@ -329,7 +329,7 @@ class Queue:
             "requeued", self.vhost.name, queue=self.name, msg=entry.msg
         )
         if entry.expires is not None:
-            self.expire_heads()  # RabbitMQ drops what has expired on requeue (Now >= expiry)
+            self.expire_at_head()  # RabbitMQ drops what has expired on requeue (Now >= expiry)
             self._arm_ttl()
         if self.consumers:
             self.dispatch()
@@ -351,7 +351,7 @@ class Queue:
 
     # -- expiry -----------------------------------------------------------------------------
 
-    def expire_heads(self) -> None:
+    def expire_at_head(self) -> None:
         """Dead-letter or drop expired messages at the head, one after another.
 
         The head is the next message to leave (in a priority queue, the first of
@@ -384,7 +384,7 @@ class Queue:
 
     def _on_ttl(self) -> None:
         self._ttl_timer = None
-        self.expire_heads()
+        self.expire_at_head()
         self._arm_ttl()
 
     def touch(self) -> None:

@@ -154,19 +154,7 @@ class Side:
                 self.unacked.append(m.delivery_tag)
             return (m.body, m.delivery_info["redelivered"], m.delivery_info["message_count"])
         if kind == "consume":
-            tag = f"c{args[0]}"
-
-            def on_message(m: amqp.Message, tag: str = tag) -> None:
-                self.seen.setdefault(tag, []).append((m.body, m.delivery_info["redelivered"]))
-
-            ch.basic_consume(
-                self.q(args[0]),
-                consumer_tag=tag,
-                no_ack=True,
-                callback=on_message,
-                on_cancel=self.on_cancel,
-            )
-            return "ok"
+            return self._consume(ch, args[0], f"c{args[0]}", None)
         if kind == "cancel":
             ch.basic_cancel(f"c{args[0]}")
             return "ok"
@@ -233,21 +221,7 @@ class Side:
         ch = self.b()
         if kind == "b_consume":
             queue, no_ack = args
-            tag = f"b{queue}"
-
-            def on_message(m: amqp.Message, tag: str = tag) -> None:
-                self.seen.setdefault(tag, []).append((m.body, m.delivery_info["redelivered"]))
-                if not no_ack:
-                    self.b_unacked.append(m.delivery_tag)
-
-            ch.basic_consume(
-                self.q(queue),
-                consumer_tag=tag,
-                no_ack=no_ack,
-                callback=on_message,
-                on_cancel=self.on_cancel,
-            )
-            return "ok"
+            return self._consume(ch, queue, f"b{queue}", None if no_ack else self.b_unacked)
         if kind == "b_cancel":
             ch.basic_cancel(f"b{args[0]}")
             return "ok"
@@ -264,6 +238,23 @@ class Side:
             ch.basic_ack(delivery_tag)
             return "ok"
         raise AssertionError(kind)
+
+    def _consume(self, ch: Any, queue: int, tag: str, unacked: list[int] | None) -> str:
+        """basic.consume recording deliveries under ``tag`` (acks needed if ``unacked``)."""
+
+        def on_message(m: amqp.Message) -> None:
+            self.seen.setdefault(tag, []).append((m.body, m.delivery_info["redelivered"]))
+            if unacked is not None:
+                unacked.append(m.delivery_tag)
+
+        ch.basic_consume(
+            self.q(queue),
+            consumer_tag=tag,
+            no_ack=unacked is None,
+            callback=on_message,
+            on_cancel=self.on_cancel,
+        )
+        return "ok"
 
     def on_cancel(self, tag: str) -> None:
         """A server-sent basic.cancel (its queue deleted): compared with the deliveries."""
