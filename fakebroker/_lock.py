@@ -1,13 +1,8 @@
-"""One re-entrant lock per broker: every front serialises its calls into the core with it.
+"""Transitional: the lock of a broker's node, for code that has only the broker.
 
-The core and the protocol engine are not thread-safe.  The TCP server's
-event loop thread, in-process clients (:mod:`fakebroker.transport`) and
-tests that poke the broker directly all take ``lock_for(broker)`` around
-each call, so one broker can be shared by all of them at once.
-
-``changed_for(broker)`` is a condition on that lock which the fronts notify
-after they let a client change the broker (bytes handled, timers run, a
-connection gone), so a thread can wait for broker state without polling.
+:class:`fakebroker.Node` owns each broker's lock and calls :func:`adopt`;
+``fakebroker.faults`` still looks the lock up here until it is handed the
+lock directly.  A broker that has no node gets a lock of its own.
 """
 
 from __future__ import annotations
@@ -15,35 +10,34 @@ from __future__ import annotations
 import threading
 import weakref
 
-__all__ = ["changed_for", "lock_for"]
+__all__ = ["adopt", "changed_for", "lock_for"]
 
-_locks: weakref.WeakKeyDictionary[object, threading.RLock] = weakref.WeakKeyDictionary()
-_changed: weakref.WeakKeyDictionary[object, threading.Condition] = weakref.WeakKeyDictionary()
+_locks: weakref.WeakKeyDictionary[object, tuple[threading.RLock, threading.Condition]] = (
+    weakref.WeakKeyDictionary()
+)
 _guard = threading.Lock()
 
 
-def lock_for(broker: object) -> threading.RLock:
-    """Return the broker's lock, creating it on first use.
-
-    The lock lives as long as the broker (it is weakly keyed on the broker
-    object), and the same broker always gets the same lock.
-    """
+def adopt(broker: object, lock: threading.RLock, changed: threading.Condition) -> None:
+    """Make ``lock`` (and its condition) the broker's."""
     with _guard:
-        lock = _locks.get(broker)
-        if lock is None:
-            lock = _locks[broker] = threading.RLock()
-        return lock
+        _locks[broker] = (lock, changed)
+
+
+def _pair(broker: object) -> tuple[threading.RLock, threading.Condition]:
+    with _guard:
+        pair = _locks.get(broker)
+        if pair is None:
+            lock = threading.RLock()
+            pair = _locks[broker] = (lock, threading.Condition(lock))
+        return pair
+
+
+def lock_for(broker: object) -> threading.RLock:
+    """The broker's lock."""
+    return _pair(broker)[0]
 
 
 def changed_for(broker: object) -> threading.Condition:
-    """The broker's "state changed" condition, on :func:`lock_for`'s lock.
-
-    Fronts call ``notify_all()`` (holding the lock) after a client's input or
-    a timer changed the broker; waiters re-check their predicate then.
-    """
-    lock = lock_for(broker)
-    with _guard:
-        cond = _changed.get(broker)
-        if cond is None:
-            cond = _changed[broker] = threading.Condition(lock)
-        return cond
+    """The broker's "state changed" condition, on :func:`lock_for`'s lock."""
+    return _pair(broker)[1]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .core import Broker
+    from ._node import Node
 
 __all__ = ["main"]
 
@@ -68,25 +68,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve_command(args: argparse.Namespace) -> int:
-    from .server.definitions import DefinitionsError, build_broker
+    from ._definitions import DefinitionsError
+    from ._factory import build_node
 
     users: list[tuple[str, str]] = args.user or [("guest", "guest")]
     try:
-        broker = build_broker(vhosts=args.vhost, users=users, definitions=args.definitions)
+        node = build_node(vhosts=args.vhost, users=users, definitions=args.definitions)
     except (OSError, DefinitionsError) as exc:
         print(f"fakebroker: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     try:
-        return asyncio.run(_serve(broker, args.host, args.port, users[0]))
+        return asyncio.run(_serve(node, args.host, args.port, users[0]))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 0
 
 
-async def _serve(broker: Broker, host: str, port: int, user: tuple[str, str]) -> int:
-    from ._serve import amqp_url
-    from .server.tcp import AMQPServer
+async def _serve(node: Node, host: str, port: int, user: tuple[str, str]) -> int:
+    from ._urls import amqp_url
+    from .fronts import AMQPServer
 
-    server = AMQPServer(broker=broker, host=host, port=port)
+    server = AMQPServer(node=node, host=host, port=port)
     try:
         await server.start()
     except OSError as exc:
@@ -96,7 +97,7 @@ async def _serve(broker: Broker, host: str, port: int, user: tuple[str, str]) ->
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    print(amqp_url(host, server.port, user=user[0], password=user[1]), flush=True)
+    print(amqp_url(host=host, port=server.port, user=user[0], password=user[1]), flush=True)
     await stop.wait()
     await server.close()
     return 0

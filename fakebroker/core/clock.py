@@ -40,6 +40,9 @@ class Timer:
 class Clock(Protocol):
     """What the core and the engine need from a clock."""
 
+    #: True for a clock that moves only when told to (fronts then never wait for it).
+    virtual: bool
+
     def now(self) -> float:
         """Seconds since the epoch."""
 
@@ -96,6 +99,8 @@ def _fire(timer: Timer) -> None:
 class SystemClock:
     """Real time (``time.time()``); a front calls :meth:`run_due` at :meth:`next_deadline`."""
 
+    virtual = False
+
     def __init__(self) -> None:
         self._timers = _TimerHeap()
 
@@ -127,6 +132,8 @@ class VirtualClock:
     nothing to read calls :meth:`jump` instead, moving straight to the next
     timer.
     """
+
+    virtual = True
 
     def __init__(self, *, start: float = 1_700_000_000.0, autojump: bool = False) -> None:
         self._now = float(start)

@@ -39,10 +39,9 @@ celery = pytest.importorskip("celery")
 
 from celery.contrib.testing.worker import start_worker  # noqa: E402
 
-from fakebroker import transport  # noqa: E402
-from fakebroker._lock import lock_for  # noqa: E402
-from fakebroker._testing_idle import wait_for  # noqa: E402
-from fakebroker.core import Broker  # noqa: E402
+import fakebroker  # noqa: E402
+from fakebroker import Node  # noqa: E402
+from fakebroker.testing import wait_for  # noqa: E402
 
 TIMEOUT = 20.0
 _names = itertools.count()
@@ -79,21 +78,21 @@ class WorkerDied(Exception):
     """Stands for the worker process dying mid-task: the task's work is not done."""
 
 
-def _consumers(broker: Broker, queue: str) -> list[str]:
+def _consumers(node: Node, queue: str) -> list[str]:
     """The connections consuming ``queue`` (the worker's consumer connection)."""
-    with lock_for(broker):
+    with node.locked() as broker:
         return [c["connection"] for c in broker.list_consumers() if c["queue"] == queue]
 
 
-def _state(broker: Broker, queue: str) -> tuple[int, int]:
+def _state(node: Node, queue: str) -> tuple[int, int]:
     """(ready, unacked) of ``queue``."""
-    with lock_for(broker):
+    with node.locked() as broker:
         (info,) = [q for q in broker.list_queues() if q.name == queue]
         return info.messages_ready, info.messages_unacknowledged
 
 
-def _acks(broker: Broker, queue: str) -> int:
-    with lock_for(broker):
+def _acks(node: Node, queue: str) -> int:
+    with node.locked() as broker:
         return len(broker.journal.entries("acked", queue=queue))
 
 
@@ -104,8 +103,8 @@ class WorkerDies:
     (Celery without acks_late acks before the task runs, deferred through the hub).
     """
 
-    def __init__(self, broker: Broker, queue: str, *, wait_for_ack: bool) -> None:
-        self.broker, self.queue, self.wait_for_ack = broker, queue, wait_for_ack
+    def __init__(self, node: Node, queue: str, *, wait_for_ack: bool) -> None:
+        self.node, self.queue, self.wait_for_ack = node, queue, wait_for_ack
         self.seen: dict[str, Any] = {}
         self.done = threading.Event()
         self.ran_again = threading.Event()
@@ -114,14 +113,14 @@ class WorkerDies:
         if self.done.is_set():
             self.ran_again.set()
             return
-        broker, queue = self.broker, self.queue
+        node, queue = self.node, self.queue
         if self.wait_for_ack:
-            wait_for(lambda: _acks(broker, queue) == 1, TIMEOUT, broker=broker)
-        (connection,) = _consumers(broker, queue)
-        self.seen.update(connection=connection, before=_state(broker, queue))
-        with lock_for(broker):  # the state the drop left, before the worker reconnects
-            self.seen["dropped"] = broker.faults.drop_connections(connection=connection)
-            self.seen["after"] = _state(broker, queue)
+            wait_for(lambda: _acks(node, queue) == 1, TIMEOUT, node=node)
+        (connection,) = _consumers(node, queue)
+        self.seen.update(connection=connection, before=_state(node, queue))
+        with node.locked():  # the state the drop left, before the worker reconnects
+            self.seen["dropped"] = node.faults.drop_connections(connection=connection)
+            self.seen["after"] = _state(node, queue)
         self.done.set()
         raise WorkerDied("the worker's process is gone: the work is not done")
 
@@ -137,9 +136,9 @@ def _run_worker_dies(
     queue = f"{name}-q"
     holder: list[WorkerDies] = []
     app, runs, finished = _app(name, acks_late=acks_late, on_run=lambda: holder[0]())
-    broker = transport.get_broker(name)
+    node = fakebroker.get_node(name)
     wait = not acks_late if wait_for_ack is None else wait_for_ack
-    dies = WorkerDies(broker, queue, wait_for_ack=wait)
+    dies = WorkerDies(node, queue, wait_for_ack=wait)
     holder.append(dies)
     try:
         with start_worker(app, pool=pool, perform_ping_check=False, shutdown_timeout=TIMEOUT):
@@ -149,11 +148,11 @@ def _run_worker_dies(
                 assert dies.ran_again.wait(TIMEOUT)
                 assert wait_for(lambda: finished == [21], TIMEOUT)
             # the worker reconnected and consumes again, on a new connection
-            wait_for(lambda: _consumers(broker, queue) not in ([], [dies.seen["connection"]]))
-            wait_for(lambda: _state(broker, queue) == (0, 0), TIMEOUT)
+            wait_for(lambda: _consumers(node, queue) not in ([], [dies.seen["connection"]]))
+            wait_for(lambda: _state(node, queue) == (0, 0), TIMEOUT)
             return dies, list(runs), list(finished)
     finally:
-        transport.drop_broker(name)
+        fakebroker.drop_node(name)
 
 
 def test_without_acks_late_a_task_whose_worker_dies_is_lost() -> None:
@@ -188,8 +187,8 @@ def test_acks_late_task_runs_again_when_its_ack_is_lost_with_the_connection() ->
     name = f"chaos-celery-late-{next(_names)}"
     ran_twice = threading.Event()
     app, runs, _ = _app(name, acks_late=True, on_run=lambda: len(runs) >= 2 and ran_twice.set())
-    broker = transport.get_broker(name)
-    rule = broker.faults.drop_connection(on="basic.ack")
+    node = fakebroker.get_node(name)
+    rule = node.faults.drop_connection(on="basic.ack")
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=TIMEOUT):
             result = app.tasks[f"{name}.work"].delay(21)
@@ -198,4 +197,4 @@ def test_acks_late_task_runs_again_when_its_ack_is_lost_with_the_connection() ->
             assert rule.fired == 1
             assert runs == [21, 21]  # ran, its ack was lost with the connection, ran again
     finally:
-        transport.drop_broker(name)
+        fakebroker.drop_node(name)

@@ -114,15 +114,17 @@ class Backend:
         self._conns: list[amqp.Connection] = []
         self._names: list[str] = []
         self.broker: Any = None
+        self.node: Any = None
         self._server: Any = None
         self.url = url or ""
         self.server_version = "?"
         if kind == "inproc":
-            import fakebroker.transport as fbt
+            import fakebroker
             from fakebroker.core.clock import VirtualClock
 
             self.broker_name = f"conf-{uuid.uuid4().hex}"
-            self.broker = fbt.get_broker(self.broker_name, clock=VirtualClock())
+            self.node = fakebroker.get_node(self.broker_name, clock=VirtualClock())
+            self.broker = self.node.broker
             self.url = f"fakebroker://{self.broker_name}//"
         elif kind == "tcp":
             import fakebroker
@@ -130,7 +132,8 @@ class Backend:
 
             self._server = fakebroker.serve(port=0, clock=VirtualClock())
             self._server.start()
-            self.broker = self._server.broker
+            self.node = self._server.node
+            self.broker = self.node.broker
             self.url = f"amqp://guest:guest@127.0.0.1:{self._server.port}//"
 
     # --- names, trace ----------------------------------------------------
@@ -157,9 +160,9 @@ class Backend:
     def connect(self, **kwargs: Any) -> amqp.Connection:
         kwargs.setdefault("heartbeat", 0)
         if self.kind == "inproc":
-            import fakebroker.transport as fbt
+            from fakebroker.fronts.transport import AMQPConnection
 
-            conn = fbt.AMQPConnection(host=self.broker_name, **kwargs)
+            conn = AMQPConnection(host=self.broker_name, **kwargs)
         else:
             params = parse_url(self.url)
             params.update(kwargs)
@@ -269,14 +272,11 @@ class Backend:
         if self.broker is None:
             time.sleep(seconds)
             return
-        from fakebroker._lock import lock_for
-
         if self.kind == "tcp":  # a round trip per connection: the server has read all before
             for conn in self._conns:
                 if conn.connected:
                     conn.channel().close()
-        with lock_for(self.broker):
-            self.broker.clock.advance(seconds)
+        self.node.advance(seconds)
 
     def eventually(self, fn: Callable[[], Any], timeout: float = 3.0) -> Any:
         """``fn()`` once on fakebroker; on RabbitMQ polled until truthy (bounded)."""
@@ -298,9 +298,9 @@ class Backend:
         if self._server is not None:
             self._server.close()
         if self.kind == "inproc":
-            import fakebroker.transport as fbt
+            import fakebroker
 
-            fbt.drop_broker(self.broker_name)
+            fakebroker.drop_node(self.broker_name)
 
     def _cleanup_rabbit(self) -> None:
         with contextlib.suppress(Exception):

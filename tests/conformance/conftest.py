@@ -29,8 +29,6 @@ from typing import Any
 
 import pytest
 
-import fakebroker.transport as fbt
-
 pytest.register_assert_rewrite("tests.conformance._harness")
 
 from ._harness import BACKENDS, RABBITMQ_VERSION, Backend, rabbitmq_url, reachable  # noqa: E402
@@ -114,7 +112,6 @@ def b(request: pytest.FixtureRequest) -> Iterator[Backend]:
             pytest.skip(f"RabbitMQ is not reachable at {url} (set --rabbitmq-url)")
         backend = Backend("rabbitmq", url=url)
     else:
-        fbt.register()
         backend = Backend(kind)
     request.node.conformance_backend = backend
     try:

@@ -10,11 +10,11 @@ from typing import Any
 
 import amqp
 
-import fakebroker.transport as fbt
-from fakebroker._lock import lock_for
-from fakebroker._serve import Server, serve
-from fakebroker._testing_idle import wait_for
+import fakebroker
+import fakebroker.fronts.transport as fbt
+from fakebroker import Node, Server, serve
 from fakebroker.core import Broker, Clock, VirtualClock
+from fakebroker.testing import wait_for
 
 FRONTS = ["inproc", "tcp"]
 #: What a client sees when a fault resets its connection.
@@ -36,9 +36,14 @@ class Front:
     """One broker reachable through one front."""
 
     kind: str
-    broker: Broker
+    node: Node
     url: str
     host: str
+
+    @property
+    def broker(self) -> Broker:
+        """The core broker (look at it inside :meth:`locked`)."""
+        return self.node.broker
 
     def connect(self, *, blocked_capability: bool = True, **options: Any) -> amqp.Connection:
         """A connected py-amqp connection (without ``connection.blocked`` if asked)."""
@@ -54,10 +59,7 @@ class Front:
 
     def advance(self, seconds: float) -> None:
         """Move the broker's virtual clock (its timers run here, under the lock)."""
-        clock = self.broker.clock
-        assert isinstance(clock, VirtualClock)
-        with lock_for(self.broker):
-            clock.advance(seconds)
+        self.node.advance(seconds)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         """Wait (bounded) until ``predicate()``, checked under the broker's lock.
@@ -65,31 +67,30 @@ class Front:
         Over TCP the broker handles a client's bytes on the server thread; this
         waits for that to have happened (in-process it has, at once).
         """
-        wait_for(predicate, timeout, broker=self.broker)
+        wait_for(predicate, timeout, node=self.node)
 
     def locked(self) -> contextlib.AbstractContextManager[Any]:
         """The broker's lock, for looking at it while clients run."""
-        return lock_for(self.broker)
+        return self.node.locked()
 
     def faults(self) -> list[dict[str, Any]]:
         """The journal's fault entries, as (action, point) details."""
-        with lock_for(self.broker):
+        with self.node.locked():
             return [e.details for e in self.broker.journal.entries("fault")]
 
 
 @contextlib.contextmanager
 def open_front(kind: str, *, clock: Clock | None = None, **options: Any) -> Iterator[Front]:
     """A fresh broker served by ``kind``."""
-    broker = Broker(clock=clock if clock is not None else VirtualClock(), **options)
+    node = Node(clock=clock if clock is not None else VirtualClock(), **options)
     if kind == "inproc":
         name = f"faults-{uuid.uuid4().hex[:10]}"
-        fbt.register()
-        fbt.set_broker(name, broker)
+        fakebroker.set_node(name, node)
         try:
-            yield Front(kind, broker, f"fakebroker://{name}/", name)
+            yield Front(kind, node, f"fakebroker://{name}/", name)
         finally:
-            fbt.drop_broker(name)
+            fakebroker.drop_node(name)
         return
     server: Server
-    with serve(broker=broker, port=0) as server:
-        yield Front(kind, broker, server.url, f"127.0.0.1:{server.port}")
+    with serve(node=node, port=0) as server:
+        yield Front(kind, node, server.url, f"127.0.0.1:{server.port}")

@@ -30,7 +30,7 @@ import amqp
 import pytest
 from amqp import spec
 
-from fakebroker._testing_idle import wait_for
+from fakebroker.testing._idle import wait_for
 
 from ._front import open_front, without_blocked_capability
 

@@ -8,13 +8,13 @@ import threading
 import kombu
 import pytest
 
-import fakebroker.transport as fbt
+import fakebroker
 from fakebroker import VirtualClock
-from fakebroker._testing_handle import BrokerHandle
+from fakebroker.testing._handle import BrokerHandle
 
 
 def test_each_test_gets_its_own_registered_broker(broker: BrokerHandle) -> None:
-    assert fbt.brokers()[broker.name or ""] is broker.broker
+    assert fakebroker.nodes()[broker.name or ""] is broker.node
     assert broker.url == f"fakebroker://{broker.name}//"
     assert isinstance(broker.clock, VirtualClock)
     assert broker.queues == {}
@@ -24,7 +24,7 @@ def test_each_test_gets_its_own_registered_broker(broker: BrokerHandle) -> None:
 def test_the_broker_is_dropped_after_the_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        import fakebroker.transport as fbt
+        import fakebroker
         NAMES = []
 
         def test_one(broker):
@@ -34,7 +34,7 @@ def test_the_broker_is_dropped_after_the_test(pytester: pytest.Pytester) -> None
 
         def test_two(broker):
             assert broker.name not in NAMES
-            assert NAMES[0] not in fbt.brokers()
+            assert NAMES[0] not in fakebroker.nodes()
             assert broker.queues == {}
         """
     )

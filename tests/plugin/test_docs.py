@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import fakebroker.pytest_plugin as plugin
 import fakebroker.testing as testing
+import fakebroker.testing.plugin as plugin
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "pytest.md").read_text()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fakebroker import SystemClock, VirtualClock
-from fakebroker._testing_handle import BrokerHandle
+from fakebroker.testing._handle import BrokerHandle
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 

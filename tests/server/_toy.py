@@ -35,6 +35,10 @@ class ToyEngine:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def reset_requested(self) -> bool:
+        return False
+
     def receive_data(self, data: bytes) -> None:
         if not data:
             self.eof = True

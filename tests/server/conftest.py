@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fakebroker._serve import Server, serve
+from fakebroker import Server, serve
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 

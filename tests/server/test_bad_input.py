@@ -15,9 +15,7 @@ import amqp
 import pytest
 from pamqp import commands, frame, header
 
-from fakebroker import Broker, VirtualClock
-from fakebroker._lock import lock_for
-from fakebroker._serve import Server, serve
+from fakebroker import Server, VirtualClock, serve
 
 TIMEOUT = 5.0
 HEADER = b"AMQP\x00\x00\x09\x01"
@@ -25,7 +23,7 @@ HEADER = b"AMQP\x00\x00\x09\x01"
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    with serve(port=0, broker=Broker(clock=VirtualClock())) as srv:
+    with serve(port=0, clock=VirtualClock()) as srv:
         yield srv
 
 
@@ -94,8 +92,7 @@ def _expect_close(sock: socket.socket, server: Server | None = None) -> int:
                 if server is None:
                     sock.sendall(frame.marshal(commands.Connection.CloseOk(), 0))
                 else:
-                    with lock_for(server.broker):
-                        server.broker.clock.advance(30)  # type: ignore[attr-defined]
+                    server.node.advance(30)
                 _read_until_closed(sock)
                 return int(value.reply_code)
 
@@ -158,12 +155,12 @@ def test_handshake_never_finished_is_dropped_after_ten_seconds(
         sock.recv(4096)  # connection.start
         clock = server.broker.clock
         assert isinstance(clock, VirtualClock)
-        with lock_for(server.broker):
+        with server.node.locked():
             clock.advance(9.9)
         sock.settimeout(0.2)
         with pytest.raises(socket.timeout):
             sock.recv(1)
-        with lock_for(server.broker):
+        with server.node.locked():
             clock.advance(0.2)
         sock.settimeout(TIMEOUT)
         assert _read_until_closed(sock) == b""
@@ -175,7 +172,6 @@ def test_client_stopping_mid_frame_during_handshake(server: Server, good: amqp.C
         sock.sendall(HEADER)
         sock.recv(4096)
         sock.sendall(b"\x01\x00\x00\x00\x00")  # half a frame header, then silence
-        with lock_for(server.broker):
-            server.broker.clock.advance(11)  # type: ignore[attr-defined]
+        server.node.advance(11)
         assert _read_until_closed(sock) == b""
     _still_works(good)

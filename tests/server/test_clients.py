@@ -13,7 +13,7 @@ import kombu
 import pika
 import pytest
 
-from fakebroker._serve import Server
+from fakebroker import Server
 
 TIMEOUT = 5.0
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fakebroker.server.definitions import build_broker
+from fakebroker import build_node
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "definitions" / "example.json"
 
 
 def test_export_users_topology_and_hashes() -> None:
-    broker = build_broker(users=(), definitions=str(EXAMPLE))
+    broker = build_node(users=(), definitions=str(EXAMPLE)).broker
     assert broker.authenticate("guest", "guest")  # password_hash exported by RabbitMQ 3.10.8
     assert broker.authenticate("app", "app-secret")
     assert not broker.authenticate("guest", "nope")

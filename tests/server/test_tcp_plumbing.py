@@ -8,9 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from fakebroker._lock import lock_for
-from fakebroker._serve import Server
-from fakebroker.core import Broker, SystemClock, VirtualClock
+from fakebroker import Node, Server
+from fakebroker.core import SystemClock, VirtualClock
 
 from ._toy import ToyEngine
 
@@ -18,14 +17,14 @@ TIMEOUT = 5.0
 
 
 @pytest.fixture
-def broker() -> Broker:
-    return Broker(clock=SystemClock())
+def node() -> Node:
+    return Node(clock=SystemClock())
 
 
 @pytest.fixture
-def server(broker: Broker) -> Iterator[Server]:
+def server(node: Node) -> Iterator[Server]:
     ToyEngine.instances.clear()
-    with Server(broker=broker, engine_factory=ToyEngine, shutdown_timeout=TIMEOUT) as srv:
+    with Server(node=node, engine_factory=ToyEngine, shutdown_timeout=TIMEOUT) as srv:
         yield srv
 
 
@@ -82,14 +81,14 @@ def test_connection_lost_when_client_dies(server: Server) -> None:
     assert engine.eof or engine.lost
 
 
-def test_wakeup_from_another_thread(server: Server, broker: Broker) -> None:
+def test_wakeup_from_another_thread(server: Server, node: Node) -> None:
     client = LineClient(server.port)
     client.send(b"a")
     assert client.line() == b"A"
     engine = engine_for(1)
 
     def produce() -> None:
-        with lock_for(broker):
+        with node.locked():
             engine.push(b"FROM-THREAD\n")
 
     thread = threading.Thread(target=produce)
@@ -118,9 +117,9 @@ def test_two_clients_and_garbage_isolated(server: Server) -> None:
     second.close()
 
 
-def test_shutdown_forces_close_then_closes_sockets(broker: Broker) -> None:
+def test_shutdown_forces_close_then_closes_sockets(node: Node) -> None:
     ToyEngine.instances.clear()
-    server = Server(broker=broker, engine_factory=ToyEngine, shutdown_timeout=TIMEOUT).start()
+    server = Server(node=node, engine_factory=ToyEngine, shutdown_timeout=TIMEOUT).start()
     client = LineClient(server.port)
     client.send(b"x")
     assert client.line() == b"X"
@@ -138,21 +137,21 @@ def test_shutdown_forces_close_then_closes_sockets(broker: Broker) -> None:
 
 def test_virtual_clock_broker_runs_timers_when_advanced() -> None:
     clock = VirtualClock()
-    broker = Broker(clock=clock)
+    node = Node(clock=clock)
     ToyEngine.instances.clear()
-    with Server(broker=broker, engine_factory=ToyEngine) as server:
+    with Server(node=node, engine_factory=ToyEngine) as server:
         client = LineClient(server.port)
         client.send(b"later 30")
         client.send(b"sync")
         assert client.line() == b"SYNC"
-        with lock_for(broker):
+        with node.locked():
             clock.advance(30)
         assert client.line() == b"TICK"
         client.close()
 
 
-def test_port_in_use_raises(server: Server, broker: Broker) -> None:
-    other = Server(broker=broker, port=server.port, engine_factory=ToyEngine)
+def test_port_in_use_raises(server: Server, node: Node) -> None:
+    other = Server(node=node, port=server.port, engine_factory=ToyEngine)
     with pytest.raises(OSError):
         other.start()
 

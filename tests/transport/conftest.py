@@ -8,17 +8,16 @@ from collections.abc import Iterator
 
 import pytest
 
-import fakebroker.transport as fbt
+import fakebroker
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 @pytest.fixture(autouse=True)
 def clean_registry() -> Iterator[None]:
-    fbt.register()
-    fbt.reset()
+    fakebroker.reset_nodes()
     yield
-    fbt.reset()
+    fakebroker.reset_nodes()
 
 
 def rabbitmq_reachable() -> bool:

@@ -1,4 +1,4 @@
-"""Waiting for broker state needs no polling: every front notifies ``changed_for(broker)``.
+"""Waiting for broker state needs no polling: every front notifies ``node.changed``.
 
 A waiter blocks on the condition with no timeout of its own; a client's
 publish (in-process, or over TCP) must wake it. If a front forgot to
@@ -14,32 +14,31 @@ import amqp
 import pytest
 
 import fakebroker
-import fakebroker.transport as fbt
-from fakebroker._lock import changed_for
-from fakebroker._testing_idle import wait_for
-from fakebroker.core import Broker
+import fakebroker.fronts.transport as fbt
+from fakebroker import Node
+from fakebroker.testing import wait_for
 
 BOUND = 10.0  # a failure bound, never reached when the front notifies
 
 
-def _published(broker: Broker) -> int:
-    return sum(q.messages_ready for q in broker.list_queues())
+def _published(node: Node) -> int:
+    return sum(q.messages_ready for q in node.broker.list_queues())
 
 
-def _wakes_on_publish(broker: Broker, connect: Callable[[], amqp.Connection]) -> None:
+def _wakes_on_publish(node: Node, connect: Callable[[], amqp.Connection]) -> None:
     conn = connect()
     try:
         channel = conn.channel()
         channel.queue_declare("changes")
-        changed = changed_for(broker)
+        changed = node.changed
         woke = threading.Event()
         waiting = threading.Event()
 
         def waiter() -> None:
             with changed:
-                before = _published(broker)
+                before = _published(node)
                 waiting.set()
-                while _published(broker) == before:
+                while _published(node) == before:
                     changed.wait()  # no timeout: only a notification wakes it
             woke.set()
 
@@ -54,17 +53,17 @@ def _wakes_on_publish(broker: Broker, connect: Callable[[], amqp.Connection]) ->
 
 
 def test_in_process_input_notifies() -> None:
-    broker = fbt.get_broker("changes-inproc")
+    node = fakebroker.get_node("changes-inproc")
     try:
-        _wakes_on_publish(broker, lambda: _connected(fbt.AMQPConnection(host="changes-inproc")))
+        _wakes_on_publish(node, lambda: _connected(fbt.AMQPConnection(host="changes-inproc")))
     finally:
-        fbt.drop_broker("changes-inproc")
+        fakebroker.drop_node("changes-inproc")
 
 
 def test_tcp_input_notifies() -> None:
     with fakebroker.serve(port=0) as server:
         host = f"127.0.0.1:{server.port}"
-        _wakes_on_publish(server.broker, lambda: _connected(amqp.Connection(host=host)))
+        _wakes_on_publish(server.node, lambda: _connected(amqp.Connection(host=host)))
 
 
 def _connected(conn: amqp.Connection) -> amqp.Connection:
@@ -75,9 +74,9 @@ def _connected(conn: amqp.Connection) -> amqp.Connection:
 @pytest.mark.parametrize("front", ["inproc", "tcp"])
 def test_wait_for_with_a_broker_returns_what_the_predicate_found(front: str) -> None:
     with fakebroker.serve(port=0) as server:
-        broker = server.broker
+        node = server.node
         if front == "inproc":
-            fbt.set_broker("changes-shared", broker)
+            fakebroker.set_node("changes-shared", node)
             conn = _connected(fbt.AMQPConnection(host="changes-shared"))
         else:
             conn = _connected(amqp.Connection(host=f"127.0.0.1:{server.port}"))
@@ -85,7 +84,7 @@ def test_wait_for_with_a_broker_returns_what_the_predicate_found(front: str) -> 
             channel = conn.channel()
             channel.queue_declare("w")
             channel.basic_publish(amqp.Message(b"x"), routing_key="w")
-            assert wait_for(lambda: _published(broker), BOUND, broker=broker) == 1
+            assert wait_for(lambda: _published(node), BOUND, node=node) == 1
         finally:
             conn.close()
-            fbt.drop_broker("changes-shared")
+            fakebroker.drop_node("changes-shared")

@@ -13,7 +13,8 @@ import pytest
 from kombu import Consumer, Exchange, Producer, Queue
 from kombu.simple import SimpleQueue
 
-import fakebroker.transport as fbt
+import fakebroker
+import fakebroker.fronts.transport as fbt
 from fakebroker.core import Broker, VirtualClock
 
 TIMEOUT = 5.0
@@ -70,11 +71,11 @@ def test_drain_events_with_nothing_times_out_at_once() -> None:
 
 
 def test_url_host_names_the_broker_and_path_the_vhost() -> None:
-    fbt.get_broker("shop").add_vhost("orders")
+    fakebroker.get_node("shop").broker.add_vhost("orders")
     with kombu.Connection("fakebroker://shop/orders") as conn:
         conn.SimpleQueue("q").put("x")
-    assert [m.body for m in fbt.get_broker("shop").messages("q", vhost="orders")] != []
-    assert fbt.get_broker().list_queues() == []
+    assert [m.body for m in fakebroker.get_node("shop").broker.messages("q", vhost="orders")] != []
+    assert fakebroker.get_node().broker.list_queues() == []
 
 
 def test_named_brokers_are_isolated() -> None:
@@ -85,7 +86,7 @@ def test_named_brokers_are_isolated() -> None:
         with pytest.raises(conn.channel_errors) as info:
             channel.queue_declare("only-in-a", passive=True)
         assert info.value.reply_code == 404
-    assert "a" in fbt.brokers() and "b" in fbt.brokers()
+    assert "a" in fakebroker.nodes() and "b" in fakebroker.nodes()
 
 
 def test_unknown_vhost_is_refused() -> None:
@@ -97,7 +98,7 @@ def test_drop_broker_forces_clients_closed() -> None:
     conn = fbt.AMQPConnection(host="gone")
     conn.connect()
     conn.channel()
-    fbt.drop_broker("gone")
+    fakebroker.drop_node("gone")
     with pytest.raises(amqp.exceptions.ConnectionForced):
         conn.drain_events(timeout=1)
     conn.collect()
@@ -116,7 +117,7 @@ def test_py_amqp_directly_over_the_pipe() -> None:
         ch.basic_ack(message.delivery_tag)
     finally:
         conn.close()
-    assert fbt.get_broker("direct").connections == []
+    assert fakebroker.get_node("direct").broker.connections == []
 
 
 def test_consumer_thread_and_publisher_thread(url: str, qname: str) -> None:
@@ -162,7 +163,7 @@ def test_consumer_thread_and_publisher_thread(url: str, qname: str) -> None:
 
 def test_autojumping_virtual_clock_runs_timers_when_nothing_to_read() -> None:
     clock = VirtualClock(autojump=True)
-    fbt.set_broker("vc", Broker(clock=clock))
+    fakebroker.set_node("vc", fakebroker.Node(broker=Broker(clock=clock)))
     started = clock.now()
     with kombu.Connection("fakebroker://vc") as conn:
         channel = conn.channel()
@@ -191,9 +192,9 @@ def test_empty_or_local_host_means_the_default_broker() -> None:
     for url in ("fakebroker://", "fakebroker://localhost", "fakebroker://127.0.0.1:5672//"):
         with kombu.Connection(url) as conn:
             conn.SimpleQueue("here").put(url)
-    assert [m.body for m in fbt.get_broker().messages("here")] != []
-    assert len(fbt.get_broker().messages("here")) == 3
-    assert list(fbt.brokers()) == ["default"]
+    assert [m.body for m in fakebroker.get_node().broker.messages("here")] != []
+    assert len(fakebroker.get_node().broker.messages("here")) == 3
+    assert list(fakebroker.nodes()) == ["default"]
 
 
 def test_kombu_sees_rabbitmqs_qos_semantics(url: str) -> None:

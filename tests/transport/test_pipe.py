@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from fakebroker._inproc import Pipe
-from fakebroker._lock import lock_for
+from fakebroker import Node
 from fakebroker.core import Broker, SystemClock, VirtualClock
+from fakebroker.fronts._pipe import Pipe
 
 from ..server._toy import ToyEngine
 
@@ -18,7 +18,7 @@ TIMEOUT = 5.0
 
 
 def make_pipe(broker: Broker) -> tuple[Pipe, ToyEngine]:
-    pipe = Pipe(broker=broker, engine_factory=ToyEngine)
+    pipe = Pipe(node=Node(broker=broker), engine_factory=ToyEngine)
     assert isinstance(pipe.engine, ToyEngine)
     return pipe, pipe.engine
 
@@ -75,7 +75,7 @@ def test_reader_thread_wakes_on_output_from_another_thread() -> None:
     thread = threading.Thread(target=reader)
     thread.start()
     assert waiting.wait(TIMEOUT)
-    with lock_for(broker):
+    with pipe.node.locked():
         engine.push(b"PUSHED\n")
     thread.join(TIMEOUT)
     assert got == [b"PUSHED\n"]
@@ -92,7 +92,7 @@ def test_fileno_is_readable_exactly_when_there_is_input() -> None:
     assert readable(fd)
     assert pipe.recv(1) == b"\n"
     assert not readable(fd)
-    with lock_for(broker):
+    with pipe.node.locked():
         engine.push(b"LATER\n")
     assert readable(fd)
     assert pipe.recv(100) == b"LATER\n"

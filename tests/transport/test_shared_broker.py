@@ -1,12 +1,13 @@
-"""One broker shared by in-process clients and TCP clients of ``serve(broker=...)``."""
+"""One node shared by in-process clients and TCP clients of ``serve(node=...)``."""
 
 from __future__ import annotations
 
 import amqp
 import kombu
 
-import fakebroker.transport as fbt
-from fakebroker._serve import serve
+import fakebroker
+import fakebroker.fronts.transport as fbt
+from fakebroker import serve
 
 TIMEOUT = 5.0
 
@@ -16,8 +17,8 @@ def _tcp(url: str) -> kombu.Connection:
 
 
 def test_tcp_publish_reaches_in_process_consumer() -> None:
-    broker = fbt.get_broker("shared")
-    with serve(broker=broker) as server, kombu.Connection("fakebroker://shared") as local:
+    node = fakebroker.get_node("shared")
+    with serve(node=node) as server, kombu.Connection("fakebroker://shared") as local:
         inbox = local.SimpleQueue("bridge")
         with _tcp(server.url) as remote:
             remote.SimpleQueue("bridge").put("over tcp")
@@ -28,8 +29,8 @@ def test_tcp_publish_reaches_in_process_consumer() -> None:
 
 
 def test_in_process_publish_wakes_a_tcp_consumer() -> None:
-    broker = fbt.get_broker("shared")
-    with serve(broker=broker) as server:
+    node = fakebroker.get_node("shared")
+    with serve(node=node) as server:
         remote = amqp.Connection(host=f"127.0.0.1:{server.port}", connect_timeout=TIMEOUT)
         remote.connect()
         try:

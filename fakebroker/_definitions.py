@@ -13,38 +13,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._lock import lock_for
-
 if TYPE_CHECKING:
-    from ..core import Broker, Channel
+    from .core import Broker, Channel
 
-__all__ = ["DefinitionsError", "apply_definitions", "build_broker", "load_definitions"]
+__all__ = ["DefinitionsError", "apply_definitions", "load_definitions"]
 
 _UNSUPPORTED = ("policies", "parameters", "global_parameters", "operator_policies")
 _DEFAULT_EXCHANGES = ("", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match")
 
 
-class DefinitionsError(Exception):
+class DefinitionsError(ValueError):
     """The definitions file is unreadable or the broker refused part of it."""
-
-
-def build_broker(
-    *,
-    vhosts: Iterable[str] = (),
-    users: Iterable[tuple[str, str]] = (("guest", "guest"),),
-    definitions: str | None = None,
-) -> Broker:
-    """A broker with "/" plus ``vhosts``, ``users``, and the definitions file applied."""
-    from ..core import Broker
-
-    names = ["/", *(v for v in vhosts if v != "/")]
-    broker = Broker(users=dict(users), vhosts=tuple(dict.fromkeys(names)))
-    if definitions is not None:
-        apply_definitions(broker, load_definitions(definitions))
-    return broker
 
 
 def load_definitions(path: str) -> dict[str, Any]:
@@ -62,17 +44,19 @@ def load_definitions(path: str) -> dict[str, Any]:
 
 
 def apply_definitions(broker: Broker, definitions: Mapping[str, Any]) -> None:
-    """Create the vhosts, users, exchanges, queues and bindings ``definitions`` lists."""
+    """Create the vhosts, users, exchanges, queues and bindings ``definitions`` lists.
+
+    The caller holds the node's lock (or the broker is not served yet).
+    """
     for key in _UNSUPPORTED:
         if definitions.get(key):
             print(f"fakebroker: definitions: '{key}' are not supported; ignored", file=sys.stderr)
-    with lock_for(broker):
-        for vhost in _items(definitions, "vhosts"):
-            broker.add_vhost(str(vhost["name"]))
-        for user in _items(definitions, "users"):
-            _add_user(broker, user)
-        for name in _vhosts_used(definitions):
-            _declare_topology(broker, name, definitions)
+    for vhost in _items(definitions, "vhosts"):
+        broker.add_vhost(str(vhost["name"]))
+    for user in _items(definitions, "users"):
+        _add_user(broker, user)
+    for name in _vhosts_used(definitions):
+        _declare_topology(broker, name, definitions)
 
 
 def _items(definitions: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
@@ -104,7 +88,7 @@ def _vhosts_used(definitions: Mapping[str, Any]) -> list[str]:
 
 
 def _declare_topology(broker: Broker, vhost: str, definitions: Mapping[str, Any]) -> None:
-    from ..core import AMQPError
+    from .core import AMQPError
 
     if not broker.has_vhost(vhost):
         raise DefinitionsError(f"vhost {vhost!r} is used but not defined")

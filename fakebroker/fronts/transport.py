@@ -3,16 +3,16 @@
 kombu's own pyamqp transport and py-amqp's :class:`amqp.Connection` run
 unchanged; only py-amqp's socket transport is replaced by
 :class:`PipeTransport`, which carries the same AMQP bytes through an
-in-memory :class:`~fakebroker._inproc.Pipe` to a protocol engine on a named
-in-process broker.  The URL's host part names the broker (empty,
+in-memory :class:`~fakebroker.fronts._pipe.Pipe` to a protocol engine on a
+named :class:`~fakebroker.Node`.  The URL's host part names the node (empty,
 ``localhost`` and ``127.0.0.1`` mean ``"default"``); the path is the vhost,
 as for ``amqp://``.
 
-    broker = fakebroker.transport.get_broker()        # the "default" broker
+    node = fakebroker.get_node()                      # the "default" node
     with kombu.Connection("fakebroker://") as conn:   # guest/guest, vhost "/"
         conn.SimpleQueue("q").put("hi")
 
-py-amqp directly: ``fakebroker.transport.AMQPConnection(host="default")``.
+py-amqp directly: ``fakebroker.fronts.transport.AMQPConnection(host="default")``.
 
 Celery workers (kombu's hub) wait on :attr:`PipeTransport.sock`, a file
 descriptor readable exactly when the connection has input.
@@ -21,103 +21,27 @@ descriptor readable exactly when the connection has input.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import amqp
 import amqp.transport
 from kombu.transport import pyamqp
 
-from ._inproc import Pipe, pipes_of
-from ._inproc_alias import register_kombu_alias
+from .._node import DEFAULT_NAME, get_node
+from .._version import __version__
+from ._pipe import Pipe
 
-if TYPE_CHECKING:
-    from .core import Broker
+__all__ = ["AMQPConnection", "Connection", "PipeTransport", "Transport"]
 
-__all__ = [
-    "AMQPConnection",
-    "Connection",
-    "PipeTransport",
-    "Transport",
-    "brokers",
-    "drop_broker",
-    "get_broker",
-    "register",
-    "reset",
-    "set_broker",
-]
-
-DEFAULT_NAME = "default"
 # kombu shows (and rewrites) an empty host as localhost / 127.0.0.1: both mean "default".
 _DEFAULT_ALIASES = frozenset({"", "localhost", "127.0.0.1"})
 
-# --- the registry of named in-process brokers ---------------------------------
 
-_brokers: dict[str, Broker] = {}
-_registry_lock = threading.Lock()
-
-
-def get_broker(name: str = DEFAULT_NAME, **broker_options: Any) -> Broker:
-    """The in-process broker called ``name``, created on first use.
-
-    ``broker_options`` (``clock=``, ``users=``, ``vhosts=``, ...) are passed
-    to :class:`~fakebroker.core.Broker` when it is created and ignored after.
-    """
-    name = name or DEFAULT_NAME
-    with _registry_lock:
-        broker = _brokers.get(name)
-        if broker is None:
-            from .core import Broker
-
-            broker = _brokers[name] = Broker(**broker_options)
-        return broker
-
-
-def set_broker(name: str, broker: Broker) -> Broker:
-    """Install ``broker`` under ``name`` (clients of a broker it replaces get 320)."""
-    with _registry_lock:
-        old = _brokers.get(name or DEFAULT_NAME)
-        _brokers[name or DEFAULT_NAME] = broker
-    if old is not None and old is not broker:
-        _close_clients(old)
-    return broker
-
-
-def drop_broker(name: str = DEFAULT_NAME) -> None:
-    """Forget the broker ``name``; its in-process clients get 320 CONNECTION_FORCED."""
-    with _registry_lock:
-        broker = _brokers.pop(name or DEFAULT_NAME, None)
-    if broker is not None:
-        _close_clients(broker)
-
-
-def reset(name: str | None = None) -> None:
-    """Drop the broker ``name``, or every named broker when ``name`` is None."""
-    with _registry_lock:
-        names = list(_brokers) if name is None else [name]
-    for each in names:
-        drop_broker(each)
-
-
-def brokers() -> dict[str, Broker]:
-    """A snapshot of the registry: name -> broker."""
-    with _registry_lock:
-        return dict(_brokers)
-
-
-def _close_clients(broker: Broker) -> None:
-    for pipe in pipes_of(broker):
-        pipe.force_close()
-
-
-def _broker_name(host: str) -> str:
+def _node_name(host: str) -> str:
     name, _port = amqp.transport.to_host_port(host or DEFAULT_NAME)
     name = str(name)
     return DEFAULT_NAME if name in _DEFAULT_ALIASES else name
-
-
-# --- py-amqp's transport, over a pipe -----------------------------------------
 
 
 class _PipeSocket:
@@ -147,26 +71,26 @@ class _PipeSocket:
         return f"<fakebroker pipe {self.pipe.peer}>"
 
 
-class PipeTransport(amqp.transport._AbstractTransport):  # type: ignore[misc]
+class PipeTransport(amqp.transport.TCPTransport):  # type: ignore[misc]
     """py-amqp's transport with the socket replaced by an in-memory pipe to an engine.
 
-    ``host`` is ``NAME[:PORT]``: the name of the in-process broker (the port
-    is ignored).  Reads follow socket semantics: ``socket.timeout`` when
-    nothing arrives in time (see :class:`~fakebroker._inproc.Pipe` for when
+    ``host`` is ``NAME[:PORT]``: the name of the node (the port is ignored).
+    Reads follow socket semantics: ``socket.timeout`` when nothing arrives in
+    time (see :class:`~fakebroker.fronts._pipe.Pipe` for when
     that is at once), ``OSError`` at end of stream.
     """
 
     def __init__(self, host: str, connect_timeout: float | None = None, **kwargs: Any) -> None:
         kwargs.pop("ssl", None)
         super().__init__(host, connect_timeout=connect_timeout, **kwargs)
-        self.broker_name = _broker_name(host)
+        self.node_name = _node_name(host)
         self._read_buffer: bytes = b""
         self.sock: _PipeSocket | None = None
         self.pipe: Pipe | None = None
         self._timeout: float | None = None
 
     def _connect(self, host: str, port: int, timeout: float | None) -> None:
-        self.pipe = Pipe(broker=get_broker(self.broker_name))
+        self.pipe = get_node(self.node_name).pipe()
         self.sock = _PipeSocket(self.pipe)
 
     def _init_socket(
@@ -232,7 +156,7 @@ class PipeTransport(amqp.transport._AbstractTransport):  # type: ignore[misc]
         self.connected = False
 
     def __repr__(self) -> str:
-        state = f"{self.broker_name}" if self.pipe is not None else "(disconnected)"
+        state = self.node_name if self.pipe is not None else "(disconnected)"
         return f"<PipeTransport: fakebroker://{state} at {id(self):#x}>"
 
 
@@ -302,7 +226,7 @@ class Transport(pyamqp.Transport):
 
     def driver_version(self) -> str:
         """fakebroker's version."""
-        return "0.1.0"
+        return __version__
 
 
 class _HubTick:
@@ -319,8 +243,3 @@ class _HubTick:
             return
         if getattr(self.loop, "_ready", None):
             pipe.poke()
-
-
-def register() -> None:
-    """Make ``fakebroker://`` URLs resolve to this transport in kombu (idempotent)."""
-    register_kombu_alias()

@@ -1,18 +1,21 @@
 """The test harness without pytest: broker handles, inspection and waiting.
 
-The pytest plugin (:mod:`fakebroker.pytest_plugin`) hands these out as
+The pytest plugin (:mod:`fakebroker.testing.plugin`) hands these out as
 fixtures; use them directly from unittest or scripts::
 
+    import fakebroker
     from fakebroker.testing import Inspector
-    inspector = Inspector(broker=fakebroker.transport.get_broker(), vhost="/")
+
+    inspector = Inspector(node=fakebroker.get_node(), vhost="/")
     inspector.assert_published(routing_key="orders.new")
 """
 
 from __future__ import annotations
 
-from ._testing_handle import BrokerHandle, fakebroker_url
-from ._testing_idle import wait_for
-from ._testing_inspect import Inspector
-from ._testing_rabbit import RabbitMQHandle
+from .._urls import fakebroker_url
+from ._handle import BrokerHandle
+from ._idle import wait_for
+from ._inspect import Inspector
+from ._rabbit import RabbitMQHandle
 
 __all__ = ["BrokerHandle", "Inspector", "RabbitMQHandle", "fakebroker_url", "wait_for"]

@@ -1,8 +1,8 @@
 """The inspection and assertion API shared by the pytest fixtures.
 
-Everything here reads one vhost of a core broker under the broker's lock
-(:func:`fakebroker._lock.lock_for`), so it is safe while a TCP server thread
-or a Celery worker thread drives the same broker.
+Everything here reads one vhost of a node's broker under the node's lock,
+so it is safe while a TCP server thread or a Celery worker thread drives
+the same broker.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._lock import lock_for
-
 if TYPE_CHECKING:
-    from .core import BindingInfo, Broker, Clock, JournalEntry, Message, QueueInfo
+    from .._node import Node
+    from ..core import BindingInfo, Clock, JournalEntry, Message, QueueInfo
 
 __all__ = ["Inspector", "match_body"]
 
@@ -45,10 +44,11 @@ def _describe(message: Message) -> str:
 class Inspector:
     """Read-only views of one vhost of a broker, and assertions on what was published."""
 
-    def __init__(self, *, broker: Broker, vhost: str = "/") -> None:
-        self.broker = broker
+    def __init__(self, *, node: Node, vhost: str = "/") -> None:
+        self.node = node
+        self.broker = node.broker
         self.vhost = vhost
-        self.lock = lock_for(broker)
+        self.lock = node.lock
 
     @property
     def clock(self) -> Clock:

@@ -15,34 +15,16 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
-from ._testing_idle import ConnectionSet
-from ._testing_idle import wait_for as _wait_for
+from .._urls import amqp_url, parse_amqp_url
+from ._idle import ConnectionSet
+from ._idle import wait_for as _wait_for
 
-__all__ = ["Management", "RabbitMQHandle", "parse_amqp_url"]
+__all__ = ["Management", "RabbitMQHandle"]
 
 MANAGEMENT_PORT = 15672
 HTTP_TIMEOUT = 5.0
-
-
-def parse_amqp_url(url: str) -> dict[str, Any]:
-    """host, port, user, password and vhost of an ``amqp://`` URL (defaults as RabbitMQ's)."""
-    parts = urlsplit(url)
-    path = parts.path[1:] if parts.path.startswith("/") else parts.path
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5672,
-        "user": unquote(parts.username or "guest"),
-        "password": unquote(parts.password or "guest"),
-        "vhost": unquote(path) if path else "/",
-    }
-
-
-def build_amqp_url(*, host: str, port: int, user: str, password: str, vhost: str) -> str:
-    """The inverse of :func:`parse_amqp_url` ("/" is ``%2F``: pika reads ``//`` as "")."""
-    path = quote(vhost, safe="")
-    return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{path}"
 
 
 class Management:
@@ -106,7 +88,14 @@ class RabbitMQHandle:
         if management is not None:
             self.vhost = f"fakebroker-{test_id[:60]}-{self._token}"
             management.create_vhost(self.vhost)
-        self.url = build_amqp_url(**{**self._base, "vhost": self.vhost})
+        base = self._base
+        self.url = amqp_url(
+            host=base["host"],
+            port=base["port"],
+            user=base["user"],
+            password=base["password"],
+            vhost=self.vhost,
+        )
 
     def __repr__(self) -> str:
         return f"<RabbitMQHandle {self.url}>"

@@ -2,11 +2,12 @@
 
 One :class:`~fakebroker.amqp.Engine` per accepted connection; bytes in go
 to ``receive_data``, ``data_to_send()`` goes out, and the socket closes once
-the engine says ``closed``.  Every call into an engine or the core holds
-``lock_for(broker)``, so in-process clients may share the broker from other
-threads; their effects reach this loop through ``engine.wakeup``
-(``call_soon_threadsafe``).  The broker clock's timers run at its next
-deadline, re-armed after every batch of input and every wakeup.
+the engine says ``closed`` (aborted when it says ``reset_requested``).
+Every call into an engine or the core holds the node's lock, so in-process
+clients may share the broker from other threads; their effects reach this
+loop through ``engine.wakeup`` (``call_soon_threadsafe``).  The broker
+clock's timers run at its next deadline, re-armed after every batch of
+input and every wakeup.
 
 On :meth:`AMQPServer.close` (the CLI calls it on SIGINT/SIGTERM) every
 client is sent ``connection.close`` 320 CONNECTION_FORCED, as RabbitMQ does
@@ -22,12 +23,11 @@ import socket
 import struct
 from typing import TYPE_CHECKING
 
-from .._inproc import SHUTDOWN_TEXT, EngineFactory, EngineLike, default_engine_factory, note_thread
-from .._inproc import force_close as _force_close
-from .._lock import changed_for, lock_for
+from .._node import SHUTDOWN_TEXT
+from ._protocol import EngineFactory, ProtocolEngine, amqp_engine_factory
 
 if TYPE_CHECKING:
-    from ..core import Broker
+    from .._node import Node
 
 __all__ = ["AMQPServer"]
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 class AMQPServer:
-    """Serve one broker over TCP on an asyncio event loop.
+    """Serve one node's broker over TCP on an asyncio event loop.
 
     Create it, ``await start()`` on the loop that will run it, and
     ``await close()`` to shut down.  ``port=0`` picks a free port; the
@@ -45,27 +45,26 @@ class AMQPServer:
     def __init__(
         self,
         *,
-        broker: Broker,
+        node: Node,
         host: str = "127.0.0.1",
         port: int = 0,
         engine_factory: EngineFactory | None = None,
         shutdown_grace: float = 2.0,
     ) -> None:
-        self.broker = broker
+        self.node = node
+        self.broker = node.broker
         self.host = host
         self.port = port
         self.shutdown_grace = shutdown_grace
-        self._factory = engine_factory
-        self._lock = lock_for(broker)
-        self.changed = changed_for(broker)
+        self._factory = engine_factory or amqp_engine_factory()
+        self.lock = node.lock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._connections: set[_ClientConnection] = set()
         self._timer: asyncio.Handle | None = None
         self._armed: float | None = None
         self._closing = False
-        virtual = getattr(broker.clock, "advance", None) is not None
-        self._real_time = not virtual
+        self._real_time = not node.broker.clock.virtual
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -82,8 +81,7 @@ class AMQPServer:
     async def start(self) -> None:
         """Bind and listen; raises OSError (EADDRINUSE, ...) when the port is unavailable."""
         self._loop = asyncio.get_running_loop()
-        self._factory = self._factory or default_engine_factory()
-        note_thread(self.broker)
+        self.node.note_driver()
         self._server = await self._loop.create_server(
             lambda: _ClientConnection(self), self.host, self.port
         )
@@ -112,9 +110,8 @@ class AMQPServer:
 
     # engines ------------------------------------------------------------------
 
-    def make_engine(self, peer: str, local: str) -> EngineLike:
+    def make_engine(self, peer: str, local: str) -> ProtocolEngine:
         """A new engine for an accepted connection (lock held by the caller)."""
-        assert self._factory is not None
         return self._factory(broker=self.broker, peer=peer, local=local)
 
     def attach(self, conn: _ClientConnection) -> None:
@@ -129,7 +126,7 @@ class AMQPServer:
 
     def rearm(self) -> None:
         """Schedule the broker clock's next deadline on the loop (loop thread only)."""
-        with self._lock:
+        with self.lock:
             deadline = self.broker.clock.next_deadline()
             now = self.broker.clock.now()
         if deadline == self._armed and self._timer is not None:
@@ -146,9 +143,9 @@ class AMQPServer:
     def _on_timer(self) -> None:
         self._timer = None
         self._armed = None
-        with self._lock:
+        with self.lock:
             self.broker.clock.run_due()
-            self.changed.notify_all()
+            self.node.changed.notify_all()
         self.rearm()
 
     def _cancel_timer(self) -> None:
@@ -163,7 +160,7 @@ class _ClientConnection(asyncio.Protocol):
 
     def __init__(self, server: AMQPServer) -> None:
         self.server = server
-        self.engine: EngineLike | None = None
+        self.engine: ProtocolEngine | None = None
         self.transport: asyncio.Transport | None = None
         self.done = asyncio.Event()
         self._flush_pending = False
@@ -177,7 +174,7 @@ class _ClientConnection(asyncio.Protocol):
         peer = _address(transport.get_extra_info("peername"))
         local = _address(transport.get_extra_info("sockname"))
         try:
-            with self.server._lock:
+            with self.server.lock:
                 self.engine = self.server.make_engine(peer, local)
                 self.engine.wakeup = self._wakeup
         except Exception:
@@ -198,11 +195,11 @@ class _ClientConnection(asyncio.Protocol):
         self._lost = True
         engine = self.engine
         if engine is not None:
-            with self.server._lock:
+            with self.server.lock:
                 engine.wakeup = None
                 if not engine.closed:
                     engine.connection_lost()
-                self.server.changed.notify_all()
+                self.server.node.changed.notify_all()
         self.server.detach(self)
         self.done.set()
         self.server.rearm()
@@ -222,9 +219,9 @@ class _ClientConnection(asyncio.Protocol):
         if engine is None or self._lost:
             return
         try:
-            with self.server._lock:
+            with self.server.lock:
                 engine.receive_data(data)
-                self.server.changed.notify_all()
+                self.server.node.changed.notify_all()
         except Exception:
             log.exception("fakebroker: engine failed on input from %s", _name(self))
             self.abort()
@@ -245,7 +242,7 @@ class _ClientConnection(asyncio.Protocol):
         if engine is None or transport is None or self._lost:
             return
         try:
-            with self.server._lock:
+            with self.server.lock:
                 data = engine.data_to_send()
                 closed = engine.closed
         except Exception:
@@ -254,7 +251,7 @@ class _ClientConnection(asyncio.Protocol):
             return
         if data and not transport.is_closing():
             transport.write(data)
-        if closed and getattr(engine, "reset_requested", False):
+        if closed and engine.reset_requested:
             self.reset()
         elif closed:
             transport.close()
@@ -265,12 +262,9 @@ class _ClientConnection(asyncio.Protocol):
         engine, transport = self.engine, self.transport
         if engine is None or transport is None or self._lost:
             return
-        with self.server._lock:
-            forced = _force_close(engine, text)
-        if forced:
-            self._flush()
-        else:
-            transport.close()
+        with self.server.lock:
+            engine.close_forced(text)
+        self._flush()
 
     def reset(self) -> None:
         """A fault: abort with a TCP reset (SO_LINGER 0), as a crashed peer's socket."""
@@ -296,5 +290,4 @@ def _address(info: object) -> str:
 
 
 def _name(conn: _ClientConnection) -> str:
-    name = getattr(conn.engine, "name", None)
-    return str(name) if name else "a client"
+    return conn.engine.name if conn.engine is not None else "a client"

@@ -1,17 +1,16 @@
 """In-memory byte pipes between in-process clients and protocol engines.
 
 A :class:`Pipe` stands where a TCP socket would: the client writes AMQP
-bytes with :meth:`Pipe.send` (fed straight to the connection's
-:class:`~fakebroker.amqp.Engine`) and reads the engine's output with
-:meth:`Pipe.recv`.  Every call into the engine or the core holds the
-broker's lock (:func:`fakebroker._lock.lock_for`); each pipe has a
+bytes with :meth:`Pipe.send` (fed straight to the connection's engine) and
+reads the engine's output with :meth:`Pipe.recv`.  Every call into the
+engine or the core holds the node's lock; each pipe has a
 :class:`threading.Condition` on that lock, notified by the engine's wakeup,
 so a consumer thread can block in :meth:`Pipe.recv` while another thread
 publishes.
 
-Determinism: when no other thread could ever produce output for a pipe (no
-other live thread has used this broker), a read with nothing to read does
-not block: it runs the timers due (jumping an autojumping
+Determinism: when no other thread could produce output for a pipe
+(:meth:`fakebroker.Node.others_driving` is false), a read with nothing to
+read does not block: it runs the timers due (jumping an autojumping
 :class:`~fakebroker.core.clock.VirtualClock` to the next deadline within
 the timeout, or waiting for a :class:`~fakebroker.core.clock.SystemClock`
 deadline within the timeout) and then raises :class:`socket.timeout`.
@@ -29,26 +28,16 @@ import socket
 import struct
 import threading
 import time
-import weakref
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from ._lock import changed_for, lock_for
-from .core.clock import VirtualClock
+from .._node import SHUTDOWN_TEXT
+from ..core.clock import VirtualClock
+from ._protocol import EngineFactory, amqp_engine_factory
 
 if TYPE_CHECKING:
-    from .core import Broker
+    from .._node import Node
 
-__all__ = [
-    "EngineLike",
-    "Pipe",
-    "force_close",
-    "note_thread",
-    "others_active",
-]
-
-#: The reply text RabbitMQ gives clients when it shuts down.
-SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
+__all__ = ["Pipe"]
 
 _MAX_JUMPS = 10_000
 # Read bytes are cut from the inbox's front once this many have accumulated.
@@ -56,80 +45,6 @@ _COMPACT = 1 << 16
 _FRAME_HEADER = struct.Struct(">BHI")
 # A blocked reader re-checks this often whether another thread could still write.
 _RECHECK = 0.5
-
-
-class EngineLike(Protocol):
-    """What a front needs from a protocol engine (see docs/architecture.md)."""
-
-    wakeup: Callable[[], None] | None
-
-    def receive_data(self, data: bytes) -> None:
-        """Feed bytes from the client (b"" is EOF)."""
-
-    def data_to_send(self) -> bytes:
-        """Take every pending output byte."""
-
-    @property
-    def closed(self) -> bool:
-        """True once the connection is over."""
-
-    def connection_lost(self) -> None:
-        """The transport died."""
-
-
-EngineFactory = Callable[..., EngineLike]
-
-
-def default_engine_factory() -> EngineFactory:
-    """The real protocol engine class, imported on first use."""
-    from .amqp import Engine
-
-    factory: EngineFactory = Engine
-    return factory
-
-
-def force_close(engine: EngineLike, text: str = SHUTDOWN_TEXT) -> bool:
-    """Make the engine close its connection with 320 CONNECTION_FORCED.
-
-    Returns False when the engine has no open AMQP connection to close
-    (still in its handshake, or already closed): the front then just drops
-    the transport.
-    """
-    closer = getattr(engine, "close_forced", None)
-    if callable(closer):
-        closer(text)
-        return True
-    conn = getattr(engine, "connection", None)
-    if conn is None or engine.closed:
-        return False
-    conn.close_forced(text)
-    return True
-
-
-# --- which threads use a broker ---------------------------------------------
-
-_threads: weakref.WeakKeyDictionary[object, weakref.WeakSet[threading.Thread]] = (
-    weakref.WeakKeyDictionary()
-)
-_threads_guard = threading.Lock()
-
-
-def note_thread(broker: object, thread: threading.Thread | None = None) -> None:
-    """Record that ``thread`` (default: the current one) drives clients of ``broker``."""
-    thread = thread or threading.current_thread()
-    with _threads_guard:
-        users = _threads.get(broker)
-        if users is None:
-            users = _threads[broker] = weakref.WeakSet()
-        users.add(thread)
-
-
-def others_active(broker: object) -> bool:
-    """True if a live thread other than the current one has driven ``broker``."""
-    me = threading.current_thread()
-    with _threads_guard:
-        users = list(_threads.get(broker, ()))
-    return any(t is not me and t.is_alive() for t in users)
 
 
 # --- the pipe ---------------------------------------------------------------
@@ -147,33 +62,34 @@ class Pipe:
     def __init__(
         self,
         *,
-        broker: Broker,
+        node: Node,
         engine_factory: EngineFactory | None = None,
         peer: str | None = None,
         local: str = "127.0.0.1:5672",
     ) -> None:
-        self.broker = broker
-        self._lock = lock_for(broker)
+        self.node = node
+        self.broker = node.broker
+        self._lock = node.lock
         self._cond = threading.Condition(self._lock)
-        self._changed = changed_for(broker)
+        self._changed = node.changed
         self._inbox = bytearray()
         self._pos = 0  # read position in _inbox (consumed bytes are dropped in bulk)
-        self._seen: int | None = None  # the last thread recorded with note_thread
+        self._seen: int | None = None  # the last thread recorded as a driver
         self._dirty = False
         self._closed = False
         self._signal: tuple[socket.socket, socket.socket] | None = None
         self._signalled = False
         self._jumps = 0
         self._virtual_deadline: float | None = None
-        factory = engine_factory or default_engine_factory()
+        factory = engine_factory or amqp_engine_factory()
         self.peer = peer or f"127.0.0.1:{next(_ports)}"
         with self._lock:
-            note_thread(broker)
-            self.engine = factory(broker=broker, peer=self.peer, local=local)
-            if self._reset:
+            node.note_driver()
+            self.engine = factory(broker=self.broker, peer=self.peer, local=local)
+            if self.engine.reset_requested:
                 raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
             self.engine.wakeup = self._on_wakeup
-            _register_pipe(broker, self)
+        node.add_pipe(self)
 
     # client side ------------------------------------------------------------
 
@@ -181,7 +97,7 @@ class Pipe:
         """Deliver client bytes to the engine; raises BrokenPipeError once closed."""
         with self._lock:
             self._note()
-            if self._reset and not self._closed:
+            if self.engine.reset_requested and not self._closed:
                 raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
             if self._closed or self.engine.closed:
                 raise BrokenPipeError(errno.EPIPE, "fakebroker pipe closed")
@@ -212,7 +128,7 @@ class Pipe:
                 self._service()
                 if len(self._inbox) > self._pos:
                     return self._take(n)
-                if self._reset and not self._closed:
+                if self.engine.reset_requested and not self._closed:
                     raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
                 if self._closed or self.engine.closed:
                     return b""
@@ -264,7 +180,7 @@ class Pipe:
         """Make :meth:`fileno` readable until the next read finds nothing.
 
         For event loops that have work of their own queued and are about
-        to block on this descriptor (see :class:`fakebroker.transport.Transport`).
+        to block on this descriptor (see :class:`fakebroker.fronts.transport.Transport`).
         """
         with self._lock:
             if self._signal is not None and not self._closed:
@@ -299,18 +215,12 @@ class Pipe:
         with self._lock:
             if self._closed or self.engine.closed:
                 return
-            if not force_close(self.engine, text):
-                self.engine.connection_lost()
+            self.engine.close_forced(text)
             self._dirty = True
             self._service()
             self._cond.notify_all()
 
     # internals (lock held) ----------------------------------------------------
-
-    @property
-    def _reset(self) -> bool:
-        """A fault reset the connection: reads and writes fail as on a reset socket."""
-        return bool(getattr(self.engine, "reset_requested", False))
 
     def _on_wakeup(self) -> None:
         with self._lock:
@@ -334,7 +244,7 @@ class Pipe:
     def _note(self) -> None:
         ident = threading.get_ident()
         if ident != self._seen:
-            note_thread(self.broker)
+            self.node.note_driver()
             self._seen = ident
 
     def _take(self, n: int) -> bytes:
@@ -359,7 +269,7 @@ class Pipe:
         if timeout == 0:
             return False
         clock = self.broker.clock
-        if not others_active(self.broker):
+        if not self.node.others_driving():
             return self._wait_alone(deadline, timeout)
         delay = _remaining(deadline)
         if delay is not None and delay <= 0:
@@ -421,22 +331,3 @@ class Pipe:
 
 def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.monotonic()
-
-
-# --- pipes per broker ---------------------------------------------------------
-
-_pipes: weakref.WeakKeyDictionary[object, weakref.WeakSet[Pipe]] = weakref.WeakKeyDictionary()
-
-
-def _register_pipe(broker: object, pipe: Pipe) -> None:
-    with _threads_guard:
-        pipes = _pipes.get(broker)
-        if pipes is None:
-            pipes = _pipes[broker] = weakref.WeakSet()
-        pipes.add(pipe)
-
-
-def pipes_of(broker: object) -> list[Pipe]:
-    """Every live pipe into ``broker``."""
-    with _threads_guard:
-        return list(_pipes.get(broker, ()))

@@ -1,7 +1,7 @@
 """``run_until_idle``: deliver everything deliverable on an in-process broker.
 
 In-process clients read the broker's output only when they call
-``drain_events`` (through a :class:`~fakebroker._inproc.Pipe`).  Connections
+``drain_events`` (through a :class:`~fakebroker.fronts._pipe.Pipe`).  Connections
 the test made with ``broker.connection()`` are drained here, in the test's
 thread, so their consumers' callbacks run; clients driven by other threads
 (a Celery worker) read on their own, and we wait for them.
@@ -26,11 +26,8 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._inproc import others_active, pipes_of
-from ._lock import changed_for, lock_for
-
 if TYPE_CHECKING:
-    from .core import Broker
+    from .._node import Node
 
 __all__ = ["drain", "is_idle", "run_until_idle", "wait_for"]
 
@@ -53,22 +50,22 @@ def drain(connection: Any) -> int:
         handled += 1
 
 
-def is_idle(broker: Broker) -> bool:
+def is_idle(node: Node) -> bool:
     """Whether nothing is due, in flight, or being worked on by another thread."""
-    with lock_for(broker):
-        clock = broker.clock
+    with node.lock:
+        clock = node.broker.clock
         deadline = clock.next_deadline()
         if deadline is not None and deadline <= clock.now():
             return False
-        if not others_active(broker):
+        if not node.others_driving():
             return True
         return not any(
             q.messages_unacknowledged or (q.messages_ready and q.consumers)
-            for q in broker.list_queues()
+            for q in node.broker.list_queues()
         )
 
 
-def run_until_idle(broker: Broker, connections: Iterable[Any], *, timeout: float = 10.0) -> int:
+def run_until_idle(node: Node, connections: Iterable[Any], *, timeout: float = 10.0) -> int:
     """Run timers and drain ``connections`` until :func:`is_idle`; return events handled.
 
     Raises :class:`TimeoutError` if the broker is still busy after ``timeout``
@@ -78,27 +75,25 @@ def run_until_idle(broker: Broker, connections: Iterable[Any], *, timeout: float
     handled = 0
     limit = time.monotonic() + timeout
     while True:
-        with lock_for(broker):
-            broker.clock.run_due()
+        node.run_due()
         progressed = sum(drain(c) for c in conns)
         handled += progressed
-        if not progressed and is_idle(broker):
+        if not progressed and is_idle(node):
             return handled
         if time.monotonic() > limit:
-            raise TimeoutError(f"broker still busy after {timeout} s: {_busy(broker)}")
+            raise TimeoutError(f"broker still busy after {timeout} s: {_busy(node)}")
         if not progressed:  # others' progress (a worker thread's acks) wakes this
-            changed = changed_for(broker)
-            with changed:
-                if not is_idle(broker):
-                    changed.wait(RECHECK)
+            with node.changed:
+                if not is_idle(node):
+                    node.changed.wait(RECHECK)
 
 
 def wait_for(
-    predicate: Callable[[], Any], timeout: float = 10.0, *, broker: Broker | None = None
+    predicate: Callable[[], Any], timeout: float = 10.0, *, node: Node | None = None
 ) -> Any:
     """Wait until ``predicate()`` returns something truthy, and return that.
 
-    With ``broker``, the predicate runs under the broker's lock and is
+    With ``node``, the predicate runs under the node's lock and is
     re-checked each time a front lets a client change the broker (bytes
     handled, timers run, a connection gone), so waiting on broker state needs
     no polling; anything else it reads is re-checked every 50 ms. Without,
@@ -106,8 +101,8 @@ def wait_for(
     ``timeout`` seconds.
     """
     limit = time.monotonic() + timeout
-    if broker is not None:
-        return _wait_on_changes(broker, predicate, timeout, limit)
+    if node is not None:
+        return _wait_on_changes(node, predicate, timeout, limit)
     pause = POLL
     while True:
         value = predicate()
@@ -119,10 +114,8 @@ def wait_for(
         pause = min(pause * 2, 0.05)
 
 
-def _wait_on_changes(
-    broker: Broker, predicate: Callable[[], Any], timeout: float, limit: float
-) -> Any:
-    changed = changed_for(broker)
+def _wait_on_changes(node: Node, predicate: Callable[[], Any], timeout: float, limit: float) -> Any:
+    changed = node.changed
     with changed:
         while True:
             value = predicate()
@@ -134,14 +127,14 @@ def _wait_on_changes(
             changed.wait(min(remaining, RECHECK))
 
 
-def _busy(broker: Broker) -> str:
-    with lock_for(broker):
+def _busy(node: Node) -> str:
+    with node.lock:
         busy = [
             f"{q.vhost}/{q.name}: {q.messages_ready} ready, {q.messages_unacknowledged} unacked"
-            for q in broker.list_queues()
+            for q in node.broker.list_queues()
             if q.messages_unacknowledged or (q.messages_ready and q.consumers)
         ]
-        unread = sum(pipe.pending() for pipe in pipes_of(broker))
+        unread = sum(pipe.pending() for pipe in node.pipes)
     return "; ".join([*busy, f"{unread} bytes unread by in-process clients"])
 
 

@@ -4,32 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from ._testing_idle import ConnectionSet
-from ._testing_idle import run_until_idle as _run_until_idle
-from ._testing_idle import wait_for as _wait_for
-from ._testing_inspect import Inspector
+from .._urls import amqp_url, parse_amqp_url
+from ._idle import ConnectionSet
+from ._idle import run_until_idle as _run_until_idle
+from ._idle import wait_for as _wait_for
+from ._inspect import Inspector
 
 if TYPE_CHECKING:
-    from ._serve import Server
-    from .core import Broker
-    from .faults import Faults
+    from .._node import Node
+    from ..faults import Faults
+    from ..fronts import Server
 
-__all__ = ["BrokerHandle", "fakebroker_url"]
-
-
-def fakebroker_url(
-    name: str, *, vhost: str = "/", user: str = "guest", password: str = "guest"
-) -> str:
-    """The in-process URL ``fakebroker://[USER:PASSWORD@]NAME/VHOST`` (``//`` for "/")."""
-    credentials = (
-        ""
-        if (user, password) == ("guest", "guest")
-        else (f"{quote(user, safe='')}:{quote(password, safe='')}@")
-    )
-    path = "/" if vhost == "/" else quote(vhost, safe="")
-    return f"fakebroker://{credentials}{name}/{path}"
+__all__ = ["BrokerHandle"]
 
 
 class BrokerHandle(Inspector):
@@ -42,14 +29,14 @@ class BrokerHandle(Inspector):
     def __init__(
         self,
         *,
-        broker: Broker,
+        node: Node,
         kind: str,
         url: str,
         vhost: str = "/",
         user: tuple[str, str] = ("guest", "guest"),
         name: str | None = None,
     ) -> None:
-        super().__init__(broker=broker, vhost=vhost)
+        super().__init__(node=node, vhost=vhost)
         self.kind = kind
         self.url = url
         self.name = name
@@ -64,7 +51,7 @@ class BrokerHandle(Inspector):
     @property
     def faults(self) -> Faults:
         """The broker's fault plan (docs/faults.md): ``broker.faults.drop_connection(...)``."""
-        return self.broker.faults
+        return self.node.faults
 
     # -- clients --------------------------------------------------------------------------------
 
@@ -81,7 +68,7 @@ class BrokerHandle(Inspector):
     def amqp_connection(self, **options: Any) -> Any:
         """A connected py-amqp :class:`amqp.Connection` to this broker (closed after the test)."""
         if self.kind == "inproc":
-            from .transport import AMQPConnection
+            from ..fronts.transport import AMQPConnection
 
             conn: Any = AMQPConnection(
                 host=self.name,
@@ -94,7 +81,7 @@ class BrokerHandle(Inspector):
             import amqp
 
             server = self._servers[0] if self._servers else None
-            port = server.port if server is not None else _port_of(self.url)
+            port = server.port if server is not None else parse_amqp_url(self.url)["port"]
             conn = amqp.Connection(
                 host=f"127.0.0.1:{port}",
                 virtual_host=self.vhost,
@@ -115,18 +102,13 @@ class BrokerHandle(Inspector):
         The in-process broker stays the same: pika or aio-pika over TCP and
         kombu in-process see the same queues.  The server stops after the test.
         """
-        from ._serve import Server
-        from ._testing_rabbit import build_amqp_url
-
         if self.kind == "tcp":
             return self.url
         if not self._servers:
-            self._servers.append(Server(broker=self.broker).start())
+            self._servers.append(self.node.serve(port=0))
         user, password = self.user
         port = self._servers[0].port
-        return build_amqp_url(
-            host="127.0.0.1", port=port, user=user, password=password, vhost=self.vhost
-        )
+        return amqp_url(host="127.0.0.1", port=port, user=user, password=password, vhost=self.vhost)
 
     @property
     def amqp_url(self) -> str:
@@ -140,9 +122,9 @@ class BrokerHandle(Inspector):
 
         Drains every connection made with :meth:`connection` (so their
         consumers' callbacks run here) and waits for clients driven by other
-        threads; see :mod:`fakebroker._testing_idle` for what idle means.
+        threads; see :mod:`fakebroker.testing._idle` for what idle means.
         """
-        return _run_until_idle(self.broker, self._connections.live(), timeout=timeout)
+        return _run_until_idle(self.node, self._connections.live(), timeout=timeout)
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Wait until ``predicate`` holds (e.g. ``lambda: broker.published(routing_key="done")``).
@@ -151,7 +133,7 @@ class BrokerHandle(Inspector):
         state). Returns its first truthy value; :class:`TimeoutError` after
         ``timeout`` seconds.
         """
-        return _wait_for(predicate, timeout, broker=self.broker)
+        return _wait_for(predicate, timeout, node=self.node)
 
     # -- lifetime -------------------------------------------------------------------------------
 
@@ -169,12 +151,3 @@ class BrokerHandle(Inspector):
         finally:
             while self._finalizers:
                 self._finalizers.pop()()
-
-
-def _port_of(url: str) -> int:
-    from urllib.parse import urlsplit
-
-    port = urlsplit(url).port
-    if port is None:
-        raise ValueError(f"no port in {url!r}")
-    return port

@@ -7,8 +7,9 @@ Fixtures
     ``broker_url``     ``broker_backend.url``
     ``broker_amqp_url`` an ``amqp://`` URL of the same broker, for pika and aio-pika
     ``fakebroker_celery_config``  a ``celery_config`` for ``celery.contrib.pytest``
-    ``taskpost_app``   a taskpost ``App`` on ``broker_url`` (its queues deleted afterwards)
-    ``taskpost_worker`` a threaded taskpost worker of ``taskpost_app`` for the test
+
+taskpost's own plugin (:mod:`taskpost.pytest_plugin`) adds ``taskpost_app``
+and ``taskpost_worker`` on ``broker_url``.
 
 Option ``--broker=inproc|tcp|amqp://USER:PASS@HOST:PORT/VHOST`` and marker
 ``@pytest.mark.broker(definitions=, vhost=, users=, clock=, faults=)``: see
@@ -23,9 +24,11 @@ from typing import Any
 
 import pytest
 
-from ._testing_handle import BrokerHandle
-from ._testing_rabbit import Management, RabbitMQHandle, parse_amqp_url
-from ._testing_setup import BrokerSpec, ServerPool, make_inproc, make_served, parse_spec
+from .._alias import register_kombu_alias
+from .._urls import parse_amqp_url
+from ._handle import BrokerHandle
+from ._rabbit import Management, RabbitMQHandle
+from ._setup import BrokerSpec, ServerPool, make_inproc, make_served, parse_spec
 
 __all__ = [
     "broker",
@@ -34,8 +37,6 @@ __all__ = [
     "broker_server",
     "broker_url",
     "fakebroker_celery_config",
-    "taskpost_app",
-    "taskpost_worker",
 ]
 
 BACKENDS = ("inproc", "tcp")
@@ -60,9 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker and the ``fakebroker://`` kombu transport alias."""
-    from . import transport
-
-    transport.register()
+    register_kombu_alias()
     config.addinivalue_line("markers", MARKER)
     backend = config.getoption("fakebroker_backend", "inproc")
     if backend not in BACKENDS and not str(backend).startswith(("amqp://", "amqps://")):
@@ -183,21 +182,3 @@ def fakebroker_celery_config(broker_backend: BrokerHandle | RabbitMQHandle) -> d
         "broker_connection_retry_on_startup": False,
         "broker_heartbeat": 0,
     }
-
-
-@pytest.fixture
-def taskpost_app(broker_url: str) -> Iterator[Any]:
-    """A :class:`taskpost.App` on the active backend, closed (queues deleted) after the test."""
-    from taskpost.testing import app_context
-
-    with app_context(broker_url=broker_url) as app:
-        yield app
-
-
-@pytest.fixture
-def taskpost_worker(taskpost_app: Any) -> Iterator[Any]:
-    """A taskpost worker running ``taskpost_app``'s queues in a thread during the test."""
-    from taskpost.testing import worker_context
-
-    with worker_context(taskpost_app) as worker:
-        yield worker

@@ -1,11 +1,12 @@
-"""``fakebroker.serve()``: a broker on a real TCP port, run from a background thread.
+"""A node served on a real TCP port by an asyncio loop in a background thread.
 
     with fakebroker.serve(port=0) as server:
-        kombu.Connection(server.url)  # amqp://guest:guest@127.0.0.1:PORT//
+        kombu.Connection(server.url)  # amqp://guest:guest@127.0.0.1:PORT/%2F
 
-The asyncio loop runs in a daemon thread; the server is listening when
-:meth:`Server.start` (or ``__enter__``) returns, and closing it sends every
-client ``connection.close`` 320 CONNECTION_FORCED, as a RabbitMQ shutdown does.
+The server is listening when :meth:`Server.start` (or ``__enter__``)
+returns; closing it sends every client ``connection.close`` 320
+CONNECTION_FORCED, as a RabbitMQ shutdown does.  The server is attached to
+its node while it runs (``node.close()`` closes it too).
 """
 
 from __future__ import annotations
@@ -14,74 +15,71 @@ import asyncio
 import contextlib
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
-from ._inproc import EngineFactory
-from .server.tcp import AMQPServer
+from .._urls import amqp_url
+from .tcp import AMQPServer
 
 if TYPE_CHECKING:
-    from .core import Broker
+    from .._node import Node
+    from ..core import Broker
+    from ..faults import Faults
+    from ._protocol import EngineFactory
 
-__all__ = ["Server", "make_broker", "serve"]
-
-
-def make_broker(**broker_options: Any) -> Broker:
-    """A new core broker (``fakebroker.core.Broker(**broker_options)``)."""
-    from .core import Broker
-
-    return Broker(**broker_options)
-
-
-def amqp_url(
-    host: str, port: int, *, vhost: str = "/", user: str = "guest", password: str = "guest"
-) -> str:
-    """The amqp:// URL of a vhost, ``amqp://guest:guest@127.0.0.1:PORT/%2F`` for "/".
-
-    The vhost is percent-encoded as RabbitMQ's URI spec says, which kombu,
-    Celery, pika and aio-pika all read the same way (pika reads ``//`` as "").
-    """
-    netloc_host = f"[{host}]" if ":" in host else host
-    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
-    path = quote(vhost, safe="")
-    return f"amqp://{credentials}@{netloc_host}:{port}/{path}"
+__all__ = ["Server"]
 
 
 class Server:
-    """A broker served over TCP by an asyncio loop in a background thread."""
+    """A node's broker served over TCP by an asyncio loop in a background thread.
+
+    ``node`` is the :class:`~fakebroker.Node` served: act on the broker
+    through it (``with server.node.locked() as broker: ...``) while clients
+    run; ``faults`` is its fault plan.
+    """
 
     def __init__(
         self,
         *,
-        broker: Broker,
+        node: Node,
         host: str = "127.0.0.1",
         port: int = 0,
         startup_timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
         engine_factory: EngineFactory | None = None,
     ) -> None:
-        self.broker = broker
+        self.node = node
         self.host = host
         self.port = port
         self.startup_timeout = startup_timeout
         self.shutdown_timeout = shutdown_timeout
-        self._server = AMQPServer(
-            broker=broker, host=host, port=port, engine_factory=engine_factory
-        )
+        self._server = AMQPServer(node=node, host=host, port=port, engine_factory=engine_factory)
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
 
+    def __repr__(self) -> str:
+        return f"<Server {self.url}>"
+
+    @property
+    def broker(self) -> Broker:
+        """The core broker; touch it only inside ``server.node.locked()`` while clients run."""
+        return self.node.broker
+
+    @property
+    def faults(self) -> Faults:
+        """The node's fault plan (docs/faults.md)."""
+        return self.node.faults
+
     @property
     def url(self) -> str:
-        """``amqp://guest:guest@HOST:PORT//``: the default vhost as guest."""
-        return amqp_url(self.host, self.port)
+        """``amqp://guest:guest@HOST:PORT/%2F``: the default vhost as guest."""
+        return amqp_url(host=self.host, port=self.port)
 
     def url_for(self, vhost: str = "/", *, user: str = "guest", password: str = "guest") -> str:
         """The amqp:// URL of ``vhost`` with the given credentials."""
-        return amqp_url(self.host, self.port, vhost=vhost, user=user, password=password)
+        return amqp_url(host=self.host, port=self.port, vhost=vhost, user=user, password=password)
 
     @property
     def connections(self) -> int:
@@ -100,6 +98,7 @@ class Server:
             self._thread.join(self.shutdown_timeout)
             raise self._error
         self.port = self._server.port
+        self.node.attach(self)
         return self
 
     def close(self) -> None:
@@ -107,6 +106,7 @@ class Server:
         loop, stop, thread = self._loop, self._stop, self._thread
         if thread is None or loop is None or stop is None:
             return
+        self.node.detach(self)
         with contextlib.suppress(RuntimeError):  # the loop already ended
             loop.call_soon_threadsafe(stop.set)
         thread.join(self.shutdown_timeout)
@@ -143,21 +143,3 @@ class Server:
         self._ready.set()
         await self._stop.wait()
         await self._server.close()
-
-
-def serve(
-    *, host: str = "127.0.0.1", port: int = 0, broker: Broker | None = None, **broker_options: Any
-) -> Server:
-    """Serve ``broker`` (default: a new ``Broker(**broker_options)``) on TCP.
-
-    Use it as a context manager: the server listens when ``__enter__``
-    returns and shuts down (clients get 320 CONNECTION_FORCED) on exit::
-
-        with fakebroker.serve(port=0) as server:
-            server.url, server.port, server.broker
-    """
-    if broker is None:
-        broker = make_broker(**broker_options)
-    elif broker_options:
-        raise TypeError("pass either broker= or broker options, not both")
-    return Server(broker=broker, host=host, port=port)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import uuid
@@ -12,16 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._lock import lock_for
-from ._testing_handle import BrokerHandle, fakebroker_url
+from .._definitions import apply_definitions
+from .._factory import CLOCKS, build_node, read_definitions
+from .._node import Node, drop_node, set_node
+from .._urls import amqp_url, fakebroker_url
+from ._handle import BrokerHandle
 
 if TYPE_CHECKING:
-    from ._serve import Server
-    from .core import Broker
+    from ..core import Broker
+    from ..fronts import Server
 
 __all__ = ["BrokerSpec", "ServerPool", "make_inproc", "make_served", "parse_spec"]
 
-CLOCKS = ("virtual", "system")
 _names = itertools.count(1)
 
 
@@ -55,7 +56,7 @@ def parse_spec(options: Mapping[str, Any], *, base: Path) -> BrokerSpec:
     return BrokerSpec(
         vhost=options.get("vhost"),
         users=_users(options.get("users") or {}),
-        definitions=_definitions(definitions, base) if definitions is not None else None,
+        definitions=read_definitions(definitions, base=base) if definitions is not None else None,
         clock=clock,
         faults=options.get("faults"),
     )
@@ -71,77 +72,40 @@ def _users(users: Mapping[str, str] | Iterable[str | tuple[str, str]]) -> dict[s
     return result
 
 
-def _definitions(value: str | os.PathLike[str] | Mapping[str, Any], base: Path) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    path = Path(value)
-    if not path.is_absolute():
-        path = base / path
-    with path.open(encoding="utf-8") as file:
-        data = json.load(file)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: definitions must be a JSON object")
-    return data
-
-
 def new_name(prefix: str = "pytest") -> str:
     """A name unique in this process (xdist workers are separate processes)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     return f"{prefix}-{worker}-{next(_names)}"
 
 
-def _clock(kind: str) -> Any:
-    from .core import SystemClock, VirtualClock
-
-    return VirtualClock() if kind == "virtual" else SystemClock()
-
-
-def build(spec: BrokerSpec, *, default_clock: str) -> Broker:
-    """A new broker with the spec's clock, users, vhost and definitions."""
-    from .core import Broker
-    from .server.definitions import apply_definitions
-
-    vhosts = ("/",) if spec.vhost in (None, "/") else ("/", str(spec.vhost))
-    broker = Broker(
-        clock=_clock(spec.clock or default_clock),
-        users=spec.users or {"guest": "guest"},
+def build(spec: BrokerSpec, *, default_clock: str, name: str | None = None) -> Node:
+    """A new node with the spec's clock, users, vhost, definitions and fault plan."""
+    vhosts = () if spec.vhost in (None, "/") else (str(spec.vhost),)
+    return build_node(
+        name=name,
+        clock=spec.clock or default_clock,
+        users=spec.users or None,
         vhosts=vhosts,
+        definitions=spec.definitions,
+        faults=spec.faults,
     )
-    if spec.definitions is not None:
-        apply_definitions(broker, spec.definitions)
-    apply_faults(broker, spec.faults)
-    return broker
-
-
-def apply_faults(broker: Broker, faults: Any) -> None:
-    """Load ``faults=`` (a rule, a rule dictionary, or a list of them) into ``broker.faults``."""
-    if faults is None:
-        return
-    plan = faults if isinstance(faults, (list, tuple)) else [faults]
-    try:
-        broker.faults.load(plan)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"faults={faults!r}: {exc}") from exc
 
 
 def make_inproc(spec: BrokerSpec) -> BrokerHandle:
     """A fresh in-process broker under a unique registry name (dropped on close)."""
-    from . import transport
-
-    transport.register()
     name = new_name()
-    broker = transport.set_broker(name, build(spec, default_clock="virtual"))
+    node = set_node(name, build(spec, default_clock="virtual", name=name))
     vhost = spec.vhost or "/"
     user, password = spec.user
     handle = BrokerHandle(
-        broker=broker,
+        node=node,
         kind="inproc",
         url=fakebroker_url(name, vhost=vhost, user=user, password=password),
         vhost=vhost,
         user=spec.user,
         name=name,
     )
-    handle.add_finalizer(lambda: transport.drop_broker(name))
+    handle.add_finalizer(lambda: drop_node(name))
     return handle
 
 
@@ -154,9 +118,7 @@ class ServerPool:
     def shared(self) -> Server:
         """The process's shared server: port 0, a system clock, guest/guest."""
         if self._shared is None:
-            from ._serve import serve
-
-            self._shared = serve(port=0).start()
+            self._shared = build_node().serve(port=0)
         return self._shared
 
     def close(self) -> None:
@@ -172,8 +134,8 @@ def make_served(spec: BrokerSpec, pool: ServerPool, *, label: str) -> BrokerHand
         return _dedicated(spec)
     server = pool.shared()
     vhost = spec.vhost or f"{new_name('test')}-{_slug(label)}-{uuid.uuid4().hex[:6]}"
-    broker = server.broker
-    with lock_for(broker):
+    node = server.node
+    with node.locked() as broker:
         saved_users = dict(broker.users)
         broker.add_vhost(vhost)
         broker.users.update(spec.users)
@@ -182,7 +144,7 @@ def make_served(spec: BrokerSpec, pool: ServerPool, *, label: str) -> BrokerHand
     handle = _served_handle(server, spec, vhost)
 
     def forget() -> None:
-        with lock_for(broker):
+        with node.locked() as broker:
             broker.delete_vhost(vhost)
             broker.users.clear()
             broker.users.update(saved_users)
@@ -192,23 +154,17 @@ def make_served(spec: BrokerSpec, pool: ServerPool, *, label: str) -> BrokerHand
 
 
 def _dedicated(spec: BrokerSpec) -> BrokerHandle:
-    from ._serve import Server
-
-    server = Server(broker=build(spec, default_clock="system")).start()
+    server = build(spec, default_clock="system").serve(port=0)
     handle = _served_handle(server, spec, spec.vhost or "/")
     handle.add_finalizer(server.close)
     return handle
 
 
 def _served_handle(server: Server, spec: BrokerSpec, vhost: str) -> BrokerHandle:
-    from ._testing_rabbit import build_amqp_url
-
     user, password = spec.user
-    url = build_amqp_url(
-        host=server.host, port=server.port, user=user, password=password, vhost=vhost
-    )
+    url = amqp_url(host=server.host, port=server.port, user=user, password=password, vhost=vhost)
     return BrokerHandle(
-        broker=server.broker,
+        node=server.node,
         kind="tcp",
         url=url,
         vhost=vhost,
@@ -218,7 +174,6 @@ def _served_handle(server: Server, spec: BrokerSpec, vhost: str) -> BrokerHandle
 
 def _apply_in_vhost(broker: Broker, definitions: Mapping[str, Any], vhost: str) -> None:
     """Apply definitions with the default vhost "/" moved to ``vhost``."""
-    from .server.definitions import apply_definitions
 
     def move(item: Any) -> Any:
         if isinstance(item, dict) and item.get("vhost", "/") == "/":

@@ -1,0 +1,19 @@
+"""The fronts: how clients reach a node's broker.
+
+- in-process: :class:`~fakebroker.fronts._pipe.Pipe` byte streams, behind
+  kombu's and py-amqp's transports (:mod:`fakebroker.fronts.transport`,
+  ``fakebroker://`` URLs);
+- TCP: :class:`AMQPServer` on an asyncio loop (the CLI runs it), and
+  :class:`Server`, the same on a background thread (``fakebroker.serve()``).
+
+Every front drives a protocol engine through one contract
+(:class:`ProtocolEngine`) and holds the node's lock around each call.
+"""
+
+from __future__ import annotations
+
+from ._protocol import EngineFactory, ProtocolEngine
+from ._threaded import Server
+from .tcp import AMQPServer
+
+__all__ = ["AMQPServer", "EngineFactory", "ProtocolEngine", "Server"]

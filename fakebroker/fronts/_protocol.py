@@ -1,0 +1,64 @@
+"""What a front needs from a protocol engine: the one contract between them.
+
+An engine is sans-I/O (h11's shape): bytes in, bytes out, a flag when the
+connection is over.  The AMQP engine (:class:`fakebroker.amqp.Engine`)
+satisfies it; a front never reaches past it.  Every call holds the node's
+lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..core import Broker
+
+__all__ = ["EngineFactory", "ProtocolEngine"]
+
+
+class ProtocolEngine(Protocol):
+    """One client connection's protocol state."""
+
+    #: Set by the front: called (lock held) when output became pending outside
+    #: :meth:`receive_data` (a delivery caused by another connection, a timer).
+    wakeup: Callable[[], None] | None
+
+    @property
+    def name(self) -> str:
+        """The connection's name as the broker shows it (``"peer -> local"``)."""
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is over: send :meth:`data_to_send`, then close."""
+
+    @property
+    def reset_requested(self) -> bool:
+        """True when the connection ended by a reset: abort the transport, don't close it."""
+
+    def receive_data(self, data: bytes) -> None:
+        """Bytes from the client; ``b""`` means it closed its side."""
+
+    def data_to_send(self) -> bytes:
+        """Take every pending output byte (possibly ``b""``)."""
+
+    def connection_lost(self) -> None:
+        """The transport died."""
+
+    def close_forced(self, text: str) -> None:
+        """Operator close: connection.close 320 CONNECTION_FORCED if open, else end."""
+
+
+class EngineFactory(Protocol):
+    """Makes the engine of one accepted connection."""
+
+    def __call__(self, *, broker: Broker, peer: str, local: str) -> ProtocolEngine:
+        """A fresh engine for a client at ``peer`` connected to ``local``."""
+
+
+def amqp_engine_factory() -> EngineFactory:
+    """The AMQP 0-9-1 engine class."""
+    from ..amqp import Engine
+
+    factory: EngineFactory = Engine
+    return factory
