@@ -15,21 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._routing import Matcher, matcher_for
+from ._routing import Matcher, freeze, matcher_for
 
 if TYPE_CHECKING:
     from ._queue import Queue
 
 Destination = "Queue | Exchange"
-
-
-def freeze(value: Any) -> Any:
-    """A hashable image of an AMQP value (tables and arrays included)."""
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
-    return (type(value).__name__, value)
 
 
 class Binding:

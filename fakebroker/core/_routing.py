@@ -43,12 +43,16 @@ TOPIC_CACHE_SIZE = 4096
 X_MATCH_MODES = ("all", "any", "all-with-x", "any-with-x")
 
 
-def _freeze(value: Any) -> Hashable:
-    """A hashable, type-preserving image of an argument value (1, 1.0, True differ)."""
+def freeze(value: Any) -> Hashable:
+    """A hashable, type-preserving image of an AMQP value (1, 1.0, True differ).
+
+    Tables compare by content, whatever their keys' order (RabbitMQ sorts a
+    binding's argument table), arrays by position.
+    """
     if isinstance(value, Mapping):
-        return ("table", tuple((str(k), _freeze(v)) for k, v in value.items()))
+        return ("table", tuple(sorted((str(k), freeze(v)) for k, v in value.items())))
     if isinstance(value, (list, tuple)):
-        return ("array", tuple(_freeze(v) for v in value))
+        return ("array", tuple(freeze(v) for v in value))
     if isinstance(value, (bytearray, memoryview)):
         value = bytes(value)
     return (type(value).__name__, value)
@@ -65,7 +69,7 @@ class Matcher(ABC, Generic[D]):
 
     def add(self, dest: D, routing_key: str, arguments: Mapping[str, Any]) -> None:
         """Index one binding; a no-op if an equal binding is indexed."""
-        ident = (dest, routing_key, _freeze(arguments))
+        ident = (dest, routing_key, freeze(arguments))
         if ident in self._bindings:
             return
         self._bindings.add(ident)
@@ -78,7 +82,7 @@ class Matcher(ABC, Generic[D]):
 
     def remove(self, dest: D, routing_key: str, arguments: Mapping[str, Any]) -> None:
         """Forget one binding added with equal attributes; a no-op if absent."""
-        ident = (dest, routing_key, _freeze(arguments))
+        ident = (dest, routing_key, freeze(arguments))
         if ident not in self._bindings:
             return
         self._bindings.discard(ident)

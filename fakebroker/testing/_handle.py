@@ -35,8 +35,9 @@ class BrokerHandle(Inspector):
         vhost: str = "/",
         user: tuple[str, str] = ("guest", "guest"),
         name: str | None = None,
+        since: int = 0,
     ) -> None:
-        super().__init__(node=node, vhost=vhost)
+        super().__init__(node=node, vhost=vhost, since=since)
         self.kind = kind
         self.url = url
         self.name = name

@@ -44,11 +44,13 @@ def _describe(message: Message) -> str:
 class Inspector:
     """Read-only views of one vhost of a broker, and assertions on what was published."""
 
-    def __init__(self, *, node: Node, vhost: str = "/") -> None:
+    def __init__(self, *, node: Node, vhost: str = "/", since: int = 0) -> None:
         self.node = node
         self.broker = node.broker
         self.vhost = vhost
         self.lock = node.lock
+        #: Assertions need the journal complete after this entry (0: all of it).
+        self.since = since
 
     @property
     def clock(self) -> Clock:
@@ -137,6 +139,8 @@ class Inspector:
         message lists what was published instead.
         """
         found = self.published(**criteria)
+        if count is not None or not found:
+            self._require_complete_journal("assert_published")
         if (count is None and not found) or (count is not None and len(found) != count):
             wanted = "a message" if count is None else f"{count} message(s)"
             raise AssertionError(self._report(f"expected {wanted} matching", criteria, found))
@@ -144,9 +148,26 @@ class Inspector:
 
     def assert_not_published(self, **criteria: Any) -> None:
         """Assert nothing matching ``criteria`` (see :meth:`published`) was published."""
+        self._require_complete_journal("assert_not_published")
         found = self.published(**criteria)
         if found:
             raise AssertionError(self._report("expected no message matching", criteria, found))
+
+    def _require_complete_journal(self, what: str) -> None:
+        """Fail loudly when the journal lost entries this inspector would have read."""
+        journal = self.broker.journal
+        with self.lock:
+            if journal.complete_since(self.since):
+                return
+            why = (
+                "it is switched off"
+                if not journal.enabled
+                else f"it keeps only its last {len(journal):,} entries and older ones were dropped"
+            )
+        raise AssertionError(
+            f"{what} cannot decide: the broker's journal is incomplete ({why}); "
+            "give the broker a larger journal_maxlen (None: unbounded) or assert sooner"
+        )
 
     def _report(self, headline: str, criteria: dict[str, Any], found: list[Message]) -> str:
         wanted = ", ".join(f"{k}={v!r}" for k, v in criteria.items()) or "anything"

@@ -141,7 +141,7 @@ def make_served(spec: BrokerSpec, pool: ServerPool, *, label: str) -> BrokerHand
         broker.users.update(spec.users)
         if spec.definitions is not None:
             _apply_in_vhost(broker, spec.definitions, vhost)
-    handle = _served_handle(server, spec, vhost)
+    handle = _served_handle(server, spec, vhost, since=broker.journal.last_seq)
 
     def forget() -> None:
         with node.locked() as broker:
@@ -160,7 +160,7 @@ def _dedicated(spec: BrokerSpec) -> BrokerHandle:
     return handle
 
 
-def _served_handle(server: Server, spec: BrokerSpec, vhost: str) -> BrokerHandle:
+def _served_handle(server: Server, spec: BrokerSpec, vhost: str, since: int = 0) -> BrokerHandle:
     user, password = spec.user
     url = amqp_url(host=server.host, port=server.port, user=user, password=password, vhost=vhost)
     return BrokerHandle(
@@ -169,6 +169,7 @@ def _served_handle(server: Server, spec: BrokerSpec, vhost: str) -> BrokerHandle
         url=url,
         vhost=vhost,
         user=spec.user,
+        since=since,
     )
 
 
