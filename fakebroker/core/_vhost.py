@@ -292,10 +292,11 @@ class Vhost:
         if queue is None:
             return 0
         self.check_exclusive(queue, conn)
-        if if_unused and queue.consumers:
-            raise R.in_use("queue", name, self.name)
+        # RabbitMQ's queue process asks "empty?" (ready messages only) before "unused?"
         if if_empty and queue.message_count:
             raise R.not_empty(name, self.name)
+        if if_unused and queue.consumers:
+            raise R.in_use("queue", name, self.name)
         return self.delete_queue_object(queue, reason="deleted")
 
     def delete_queue_object(self, queue: Queue, *, reason: str) -> int:

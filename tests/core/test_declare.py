@@ -141,6 +141,23 @@ def test_delete_if_unused_and_if_empty(conn: Connection) -> None:
     assert info.value.code == 406
 
 
+def test_delete_if_empty_is_checked_before_if_unused(conn: Connection) -> None:
+    ch = conn.open_channel(1)
+    ch.queue_declare("q")
+    ch.basic_qos(prefetch_count=1)
+    ch.basic_consume("q", "c")
+    for body in (b"a", b"b"):  # "a" goes to the consumer, "b" stays ready
+        ch.basic_publish("", "q", body)
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(2).queue_delete("q", if_unused=True, if_empty=True)
+    assert info.value.text == "queue 'q' in vhost '/' not empty"
+    ch.basic_ack(1)
+    ch.basic_get("q", no_ack=True)  # empty now, still in use
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(3).queue_delete("q", if_unused=True, if_empty=True)
+    assert info.value.text == "queue 'q' in vhost '/' in use"
+
+
 def test_exchange_delete_if_unused(conn: Connection) -> None:
     ch = conn.open_channel(1)
     ch.exchange_declare("x", "fanout")
