@@ -104,14 +104,16 @@ def test_system_exchanges(conn: Connection) -> None:
     )
 
 
-def test_unbind_allowed_on_anothers_exclusive_queue(broker, conn: Connection) -> None:  # type: ignore[no-untyped-def]
+def test_unbind_on_anothers_exclusive_queue(broker, conn: Connection) -> None:  # type: ignore[no-untyped-def]
     ch = conn.open_channel(1)
     ch.queue_declare("ex", exclusive=True)
     ch.queue_bind("ex", "amq.direct", "k")
-    other = broker.connect().open_channel(1)
-    other.queue_unbind("ex", "amq.direct", "k")
-    assert not other.closed
-    assert [b.source for b in broker.list_bindings()] == [""]
+    other = broker.connect()
+    other.open_channel(1).queue_unbind("ex", "amq.direct", "nokey")  # no such binding: ok
+    with pytest.raises(AMQPChannelError) as info:  # a binding there: exclusivity is checked
+        other.open_channel(2).queue_unbind("ex", "amq.direct", "k")
+    assert info.value.code == 405
+    assert sorted(b.source for b in broker.list_bindings()) == ["", "amq.direct"]
 
 
 def test_deleting_a_missing_system_exchange_is_refused(conn: Connection) -> None:

@@ -88,6 +88,35 @@ def test_server_named_queue(ch: Channel) -> None:
     assert ok.message_count == 0 and ok.consumer_count == 0
 
 
+def test_a_server_named_queue_is_not_redeclared_by_name(ch: Channel, conn: Connection) -> None:
+    name = ch.queue_declare("", exclusive=True).queue
+    assert conn.open_channel(2).queue_declare(name, passive=True).queue == name
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(3).queue_declare(name, exclusive=True)
+    assert info.value.code == 403
+    assert info.value.text == f"queue name '{name}' contains reserved prefix 'amq.*'"
+
+
+def test_exchange_type_is_checked_before_the_default_exchange(ch: Channel) -> None:
+    with pytest.raises(AMQPConnectionError) as info:
+        ch.exchange_declare("", "x-nope")
+    assert info.value.code == 503
+
+
+def test_bind_checks_header_arguments_before_exclusivity(broker: Broker, conn: Connection) -> None:
+    conn.open_channel(1).queue_declare("ex", exclusive=True)
+    other = broker.connect(name="c2")
+    with pytest.raises(AMQPChannelError) as info:
+        other.open_channel(1).queue_bind("ex", "amq.headers", "", {"x-match": "foo"})
+    assert info.value.code == 406
+    with pytest.raises(AMQPChannelError) as info:
+        other.open_channel(2).queue_bind("ex", "amq.headers", "", {"x-match": "all"})
+    assert info.value.code == 405
+    with pytest.raises(AMQPChannelError) as info:  # a missing exchange before all of them
+        other.open_channel(3).queue_bind("ex", "nox", "", {"x-match": "foo"})
+    assert info.value.code == 404
+
+
 def test_exclusive_queue_locked_for_other_connections(broker: Broker, conn: Connection) -> None:
     conn.open_channel(1).queue_declare("ex", exclusive=True)
     other = broker.connect(name="c2")
