@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 from . import _replies as R
 from ._args import (
     EXCHANGE_EQUIVALENCE_ARGS,
-    QUEUE_EQUIVALENCE_ARGS,
+    QUEUE_TYPE_ARGS,
     check_args_equivalence,
+    check_dlx_type,
     check_flag,
     parse_queue_args,
 )
@@ -31,7 +32,6 @@ PREDECLARED = (
     ("amq.headers", "headers"),
     ("amq.match", "headers"),
 )
-QUEUE_TYPES = ("classic", "quorum")
 
 
 class Vhost:
@@ -256,6 +256,7 @@ class Vhost:
             self._check_redeclare(current, conn, durable, exclusive, auto_delete, arguments)
             current.touch()
             return DeclareOk(name, current.message_count, current.consumer_count)
+        check_dlx_type(name, self.name, arguments)  # RabbitMQ's channel, before the queue type
         args = parse_queue_args(name, self.name, arguments)
         self._check_queue_type(name, args.queue_type, durable, exclusive, auto_delete)
         queue = Queue(
@@ -287,15 +288,12 @@ class Vhost:
         kind, vh, name = "queue", self.name, queue.name
         check_flag(kind, name, vh, "durable", queue.durable, durable)
         check_flag(kind, name, vh, "auto_delete", queue.auto_delete, auto_delete)
-        check_args_equivalence(
-            kind, name, vh, queue.arguments, arguments, QUEUE_EQUIVALENCE_ARGS, _DEFAULT_TYPE
-        )
+        keys = QUEUE_TYPE_ARGS[queue.args.queue_type]  # what the queue's own type compares
+        check_args_equivalence(kind, name, vh, queue.arguments, arguments, keys, _DEFAULT_TYPE)
 
     def _check_queue_type(
         self, name: str, queue_type: str, durable: bool, exclusive: bool, auto_delete: bool
     ) -> None:
-        if queue_type not in QUEUE_TYPES:
-            raise R.unsupported_queue_type(queue_type, name, self.name)
         if queue_type == "quorum":
             for flag, value in (
                 ("auto-delete", auto_delete),

@@ -552,3 +552,278 @@ def test_publish_user_id(b: Backend, expiration: str | None) -> None:
     got = _published(b, ch, "", b.name("q"), "m", **props)
     text = PF + "user_id property set to 'someone' but authenticated user was 'guest'"
     b.expect("reply", got, E(406, text, BP))
+
+
+# --- a new queue's arguments: which bad one is named ------------------------------------
+
+IA = "invalid arg '{key}' for queue '{q}' in vhost '/'"
+CLASSIC_ONLY = IA + " of queue type rabbit_classic_queue"
+QUORUM_ONLY = IA + " of queue type rabbit_quorum_queue"
+DLX_TYPE = "invalid type 'signedint' for arg 'x-dead-letter-exchange' in queue '{q}' in vhost '/'"
+QQ = {"x-queue-type": "quorum"}
+DURABLE = {"durable": True}
+
+#: case: (declare flags, the arguments in table order, (the argument named, the text) or None)
+NEW_QUEUE: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, str] | None]] = {
+    # x-dead-letter-exchange's type (the channel's check), then x-queue-type, then the rest
+    "dlx_type_before_ttl": (
+        {},
+        {"x-message-ttl": -1, "x-dead-letter-exchange": 5},
+        ("", DLX_TYPE),
+    ),
+    "dlx_type_before_queue_type": (
+        {},
+        {"x-queue-type": "foo", "x-dead-letter-exchange": 5},
+        ("", DLX_TYPE),
+    ),
+    "queue_type_before_ttl": (
+        {},
+        {"x-message-ttl": -1, "x-queue-type": "foo"},
+        ("x-queue-type", IA + ": \"unsupported queue type 'foo'\""),
+    ),
+    "queue_type_not_a_string_before_ttl": (
+        {},
+        {"x-message-ttl": -1, "x-queue-type": 5},
+        ("x-queue-type", IA + ": {{unacceptable_type,signedint}}"),
+    ),
+    # the values, in RabbitMQ's order whatever the table's
+    "expires_before_ttl": (
+        {},
+        {"x-message-ttl": -1, "x-expires": 0},
+        ("x-expires", IA + ": {{value_zero,0}}"),
+    ),
+    "dlrk_before_max_length": (
+        {},
+        {"x-max-length": -1, "x-dead-letter-routing-key": "rk"},
+        ("x-dead-letter-routing-key", IA + ": routing_key_but_no_dlx_defined"),
+    ),
+    "dlrk_not_a_string": (
+        {},
+        {"x-dead-letter-exchange": "d", "x-dead-letter-routing-key": 5},
+        ("x-dead-letter-routing-key", IA + ": {{unacceptable_type,signedint}}"),
+    ),
+    "max_priority_before_overflow": (
+        {},
+        {"x-overflow": "foo", "x-max-priority": 256},
+        ("x-max-priority", IA + ": {{max_value_exceeded,256}}"),
+    ),
+    "overflow_before_queue_mode": (
+        {},
+        {"x-queue-mode": "foo", "x-overflow": "foo"},
+        ("x-overflow", IA + ": invalid_overflow"),
+    ),
+    "queue_mode_before_single_active_consumer": (
+        {},
+        {"x-single-active-consumer": "yes", "x-queue-mode": "foo"},
+        ("x-queue-mode", IA + ": \"unsupported queue mode 'foo'\""),
+    ),
+    # then what the type does not take, in the table's order
+    "classic_values_before_what_it_does_not_take": (
+        {},
+        {"x-delivery-limit": 3, "x-message-ttl": -1},
+        ("x-message-ttl", IA + ": {{value_negative,-1}}"),
+    ),
+    "classic_does_not_take_delivery_limit_then_max_age": (
+        {},
+        {"x-delivery-limit": 3, "x-max-age": "1D"},
+        ("x-delivery-limit", CLASSIC_ONLY),
+    ),
+    "classic_does_not_take_max_age_then_delivery_limit": (
+        {},
+        {"x-max-age": "1D", "x-delivery-limit": 3},
+        ("x-max-age", CLASSIC_ONLY),
+    ),
+    "classic_does_not_take_max_in_memory_length": (
+        {},
+        {"x-max-in-memory-length": 5},
+        ("x-max-in-memory-length", CLASSIC_ONLY),
+    ),
+    "classic_does_not_take_dead_letter_strategy": (
+        {},
+        {"x-dead-letter-strategy": "at-most-once"},
+        ("x-dead-letter-strategy", CLASSIC_ONLY),
+    ),
+    "classic_does_not_take_leader_locator": (
+        {},
+        {"x-queue-leader-locator": "client-local"},
+        ("x-queue-leader-locator", CLASSIC_ONLY),
+    ),
+    "classic_takes_master_locator": ({}, {"x-queue-master-locator": "client-local"}, None),
+    # quorum: the same steps, then its properties (auto-delete, exclusive-owner, non-durable)
+    "quorum_dlx_type_first": (
+        DURABLE,
+        {**QQ, "x-max-priority": 3, "x-dead-letter-exchange": 5},
+        ("", DLX_TYPE),
+    ),
+    "quorum_ttl_before_what_it_does_not_take": (
+        DURABLE,
+        {**QQ, "x-max-priority": 3, "x-message-ttl": -1},
+        ("x-message-ttl", IA + ": {{value_negative,-1}}"),
+    ),
+    "quorum_does_not_take_max_priority_then_queue_mode": (
+        DURABLE,
+        {**QQ, "x-max-priority": 3, "x-queue-mode": "lazy"},
+        ("x-max-priority", QUORUM_ONLY),
+    ),
+    "quorum_does_not_take_queue_mode_then_max_priority": (
+        DURABLE,
+        {**QQ, "x-queue-mode": "lazy", "x-max-priority": 3},
+        ("x-queue-mode", QUORUM_ONLY),
+    ),
+    "quorum_does_not_take_initial_cluster_size": (
+        DURABLE,
+        {**QQ, "x-initial-cluster-size": 3},
+        ("x-initial-cluster-size", QUORUM_ONLY),
+    ),
+    "quorum_max_priority_before_its_properties": (
+        {"exclusive": True, "auto_delete": True},
+        {**QQ, "x-max-priority": 3},
+        ("x-max-priority", QUORUM_ONLY),
+    ),
+    "quorum_auto_delete_before_exclusive": (
+        {"exclusive": True, "auto_delete": True, "durable": True},
+        QQ,
+        ("", "invalid property 'auto-delete' for queue '{q}' in vhost '/'"),
+    ),
+    "quorum_auto_delete_before_non_durable": (
+        {"auto_delete": True},
+        QQ,
+        ("", "invalid property 'auto-delete' for queue '{q}' in vhost '/'"),
+    ),
+    "quorum_max_in_memory_length_before_overflow": (
+        DURABLE,
+        {**QQ, "x-overflow": "foo", "x-max-in-memory-length": -1},
+        ("x-max-in-memory-length", IA + ": {{value_negative,-1}}"),
+    ),
+    "quorum_max_length_bytes_before_max_in_memory_length": (
+        DURABLE,
+        {**QQ, "x-max-in-memory-length": -1, "x-max-length-bytes": -1},
+        ("x-max-length-bytes", IA + ": {{value_negative,-1}}"),
+    ),
+    "quorum_max_in_memory_bytes_an_integer": (
+        DURABLE,
+        {**QQ, "x-max-in-memory-bytes": "abc"},
+        ("x-max-in-memory-bytes", IA + ': "expected integer, got longstr"'),
+    ),
+    "quorum_dead_letter_strategy_before_max_length": (
+        DURABLE,
+        {**QQ, "x-max-length": -1, "x-dead-letter-strategy": "foo"},
+        ("x-dead-letter-strategy", IA + ": invalid_dlx_strategy"),
+    ),
+    "quorum_dead_letter_strategy_a_string": (
+        DURABLE,
+        {**QQ, "x-dead-letter-strategy": 5},
+        ("x-dead-letter-strategy", IA + ": {{unacceptable_type,signedint}}"),
+    ),
+    "quorum_single_active_consumer_before_initial_group_size": (
+        DURABLE,
+        {**QQ, "x-quorum-initial-group-size": 0, "x-single-active-consumer": "yes"},
+        ("x-single-active-consumer", IA + ": {{unacceptable_type,longstr}}"),
+    ),
+    "quorum_initial_group_size_before_leader_locator": (
+        DURABLE,
+        {**QQ, "x-queue-leader-locator": "foo", "x-quorum-initial-group-size": 0},
+        ("x-quorum-initial-group-size", IA + ": {{value_zero,0}}"),
+    ),
+    "quorum_initial_group_size_negative": (
+        DURABLE,
+        {**QQ, "x-quorum-initial-group-size": -1},
+        ("x-quorum-initial-group-size", IA + ": {{value_negative,-1}}"),
+    ),
+    "quorum_leader_locator_unknown": (
+        DURABLE,
+        {**QQ, "x-queue-leader-locator": "foo"},
+        ("x-queue-leader-locator", IA + ": invalid_queue_locator_arg"),
+    ),
+    "quorum_leader_locator_balanced": (DURABLE, {**QQ, "x-queue-leader-locator": "balanced"}, None),
+    "quorum_delivery_limit_negative_not_checked": (DURABLE, {**QQ, "x-delivery-limit": -1}, None),
+    "quorum_delivery_limit_text_not_checked": (DURABLE, {**QQ, "x-delivery-limit": "abc"}, None),
+}
+
+
+@pytest.mark.parametrize("case", list(NEW_QUEUE))
+def test_new_queue_arguments(b: Backend, case: str) -> None:
+    """a new queue's arguments: the dead-letter exchange's type, x-queue-type, the values, the rest."""
+    flags, args, refusal = NEW_QUEUE[case]
+    ch = b.channel()
+    q = b.name("q")
+    got = b.error(ch.queue_declare, q, **{"auto_delete": False, **flags, "arguments": args})
+    if refusal is None:
+        want = {"ok": [q, 0, 0]}
+    else:
+        key, text = refusal
+        want = E(406, PF + text.format(key=key, q=q), QD)
+    b.expect("reply", got, want)
+
+
+#: case: (the queue's arguments, the redeclare's, the argument named or None for declare-ok)
+REDECLARE: dict[str, tuple[dict[str, Any], dict[str, Any], str | None]] = {
+    "classic_compares_master_locator": (
+        {"x-queue-master-locator": "client-local"},
+        {"x-queue-master-locator": "min-masters"},
+        "x-queue-master-locator",
+    ),
+    "classic_ignores_delivery_limit": ({}, {"x-delivery-limit": 3}, None),
+    "classic_ignores_max_in_memory_length": ({}, {"x-max-in-memory-length": 3}, None),
+    "classic_queue_type_before_master_locator": (
+        {"x-queue-master-locator": "client-local"},
+        {**QQ, "x-queue-master-locator": "min-masters"},
+        "x-queue-type",
+    ),
+    "quorum_ignores_max_priority": (QQ, {**QQ, "x-max-priority": 3}, None),
+    "quorum_compares_leader_locator": (
+        {**QQ, "x-queue-leader-locator": "client-local"},
+        {**QQ, "x-queue-leader-locator": "balanced"},
+        "x-queue-leader-locator",
+    ),
+    "quorum_compares_dead_letter_strategy": (
+        {**QQ, "x-dead-letter-strategy": "at-most-once"},
+        {**QQ, "x-dead-letter-strategy": "at-least-once"},
+        "x-dead-letter-strategy",
+    ),
+    "quorum_dlx_before_expires": (
+        {**QQ, "x-expires": 100000, "x-dead-letter-exchange": "d1"},
+        {**QQ, "x-expires": 200000, "x-dead-letter-exchange": "d2"},
+        "x-dead-letter-exchange",
+    ),
+    "quorum_max_length_before_ttl": (
+        {**QQ, "x-message-ttl": 1000, "x-max-length": 10},
+        {**QQ, "x-message-ttl": 2000, "x-max-length": 11},
+        "x-max-length",
+    ),
+    "quorum_queue_type_before_initial_group_size": (
+        {**QQ, "x-quorum-initial-group-size": 1},
+        {"x-queue-type": "classic", "x-quorum-initial-group-size": 2},
+        "x-queue-type",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REDECLARE))
+def test_queue_redeclare_compares_by_type(b: Backend, case: str) -> None:
+    """a queue declared again: the arguments its own type takes, compared in that type's order."""
+    first, second, named = REDECLARE[case]
+    ch = b.channel()
+    q = b.name("q")
+    ch.queue_declare(q, durable=True, auto_delete=False, arguments=first)
+    got = b.error(ch.queue_declare, q, durable=True, auto_delete=False, arguments=second)
+    got = {"ok": None} if "ok" in got else {"named": got["text"].split("'")[1], "code": got["code"]}
+    b.expect("reply", got, {"ok": None} if named is None else {"named": named, "code": 406})
+
+
+@pytest.mark.divergence(
+    "RabbitMQ 3.10.8's channel crashes on these declares (541 INTERNAL_ERROR closes the "
+    "connection, method 0,0): a server-named queue whose x-queue-type is unknown (it looks "
+    "the type up to ask whether it may be server-named) and a classic queue with an unknown "
+    "x-queue-master-locator; fakebroker answers 406 unsupported queue type, and declare-ok"
+)
+@pytest.mark.parametrize("case", ["server_named_of_unknown_type", "unknown_master_locator"])
+def test_declares_that_crash_rabbitmq(b: Backend, case: str) -> None:
+    """queue.declare that RabbitMQ's channel crashes on: 541 INTERNAL_ERROR, connection closed."""
+    ch = b.channel()
+    if case == "server_named_of_unknown_type":
+        got = b.error(ch.queue_declare, "", arguments={"x-queue-type": "foo"})
+    else:
+        args = {"x-queue-master-locator": "foo"}
+        got = b.error(ch.queue_declare, b.name("q"), auto_delete=False, arguments=args)
+    b.expect("reply", got, E(541, "INTERNAL_ERROR", (0, 0), "connection"))
