@@ -8,7 +8,7 @@ numeric types are compatible with each other; a difference is 406
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,24 +16,41 @@ from . import _replies as R
 from ._routing import amqp_type, erlang_float
 from .errors import AMQPChannelError
 
-#: Queue arguments whose value RabbitMQ 3.10 compares on redeclare.
-QUEUE_EQUIVALENCE_ARGS = (
-    "x-expires",
-    "x-message-ttl",
-    "x-dead-letter-exchange",
-    "x-dead-letter-routing-key",
-    "x-max-length",
-    "x-max-length-bytes",
-    "x-max-in-memory-length",
-    "x-max-in-memory-bytes",
-    "x-max-priority",
-    "x-overflow",
-    "x-queue-mode",
-    "x-single-active-consumer",
-    "x-queue-type",
-    "x-quorum-initial-group-size",
-    "x-delivery-limit",
-)
+#: The arguments each queue type takes, in the order RabbitMQ 3.10.8 compares them when a
+#: queue of that type is declared again (probed: the queue type's ``queue_arguments``).
+QUEUE_TYPE_ARGS: dict[str, tuple[str, ...]] = {
+    "classic": (
+        "x-expires",
+        "x-message-ttl",
+        "x-dead-letter-exchange",
+        "x-dead-letter-routing-key",
+        "x-max-length",
+        "x-max-length-bytes",
+        "x-max-priority",
+        "x-overflow",
+        "x-queue-mode",
+        "x-single-active-consumer",
+        "x-queue-type",
+        "x-queue-master-locator",
+    ),
+    "quorum": (
+        "x-dead-letter-exchange",
+        "x-dead-letter-routing-key",
+        "x-dead-letter-strategy",
+        "x-expires",
+        "x-max-length",
+        "x-max-length-bytes",
+        "x-max-in-memory-length",
+        "x-max-in-memory-bytes",
+        "x-overflow",
+        "x-single-active-consumer",
+        "x-queue-type",
+        "x-quorum-initial-group-size",
+        "x-delivery-limit",
+        "x-message-ttl",
+        "x-queue-leader-locator",
+    ),
+}
 EXCHANGE_EQUIVALENCE_ARGS = ("alternate-exchange",)
 
 OVERFLOW_MODES = ("drop-head", "reject-publish", "reject-publish-dlx")
@@ -139,23 +156,7 @@ def _invalid(key: str, name: str, vhost: str, reason: str) -> AMQPChannelError:
     return R.invalid_arg(f"invalid arg '{key}' for queue '{name}' in vhost '{vhost}': {reason}")
 
 
-#: Arguments a queue type refuses outright (RabbitMQ 3.10 ``unsupported_args``).
-UNSUPPORTED_ARGS = {
-    "classic": ("x-delivery-limit", "x-quorum-initial-group-size", "x-max-age"),
-    "quorum": ("x-max-priority", "x-queue-mode", "x-queue-master-locator", "x-max-age"),
-}
 _TYPE_MODULES = {"classic": "rabbit_classic_queue", "quorum": "rabbit_quorum_queue"}
-
-
-def check_type_args(queue_type: str, name: str, vhost: str, args: Mapping[str, Any]) -> None:
-    """406 for an argument the queue type does not support."""
-    for key in UNSUPPORTED_ARGS.get(queue_type, ()):
-        if key in args:
-            raise R.invalid_arg(
-                f"invalid arg '{key}' for queue '{name}' in vhost '{vhost}' "
-                f"of queue type {_TYPE_MODULES[queue_type]}"
-            )
-
 
 #: The largest x-message-ttl / x-expires RabbitMQ 3.10.8 accepts: ten years in ms (probed).
 MAX_EXPIRY_MS = 315_360_000_000
@@ -210,40 +211,127 @@ def _exchange_name_arg(args: Mapping[str, Any], key: str, name: str, vhost: str)
     return text
 
 
+def _enum_arg(
+    args: Mapping[str, Any], key: str, name: str, vhost: str, allowed: tuple[str, ...], bad: str
+) -> str | None:
+    value = _str_arg(args, key, name, vhost)
+    if value is not None and value not in allowed:
+        raise _invalid(key, name, vhost, bad)
+    return value
+
+
+def _dlrk_arg(args: Mapping[str, Any], key: str, name: str, vhost: str) -> str | None:
+    value = _str_arg(args, key, name, vhost)  # its type first, then whether there is a DLX
+    if value is not None and "x-dead-letter-exchange" not in args:
+        raise _invalid(key, name, vhost, "routing_key_but_no_dlx_defined")
+    return value
+
+
+def _priority_arg(args: Mapping[str, Any], key: str, name: str, vhost: str) -> int | None:
+    priority = _int_arg(args, key, name, vhost, 0)
+    if priority is not None and priority > 255:
+        raise _invalid(key, name, vhost, f"{{max_value_exceeded,{priority}}}")
+    return priority
+
+
+def _sac_arg(args: Mapping[str, Any], key: str, name: str, vhost: str) -> bool:
+    value = args[key]
+    if not isinstance(value, bool):
+        raise _invalid(key, name, vhost, f"{{unacceptable_type,{amqp_type(value)}}}")
+    return value
+
+
+_Check = Callable[[Mapping[str, Any], str, str, str], Any]
+
+
+def _ints(minimum: int, maximum: int | None = None) -> _Check:
+    return lambda args, key, name, vhost: _int_arg(args, key, name, vhost, minimum, maximum)
+
+
+def _choice(allowed: tuple[str, ...], bad: str) -> _Check:
+    return lambda args, key, name, vhost: _enum_arg(args, key, name, vhost, allowed, bad)
+
+
+def _mode_arg(args: Mapping[str, Any], key: str, name: str, vhost: str) -> str | None:
+    mode = _str_arg(args, key, name, vhost)
+    if mode is not None and mode not in ("default", "lazy"):
+        raise _invalid(key, name, vhost, f"\"unsupported queue mode '{mode}'\"")
+    return mode
+
+
+#: RabbitMQ 3.10.8's value checks of a new queue's arguments, in the order it runs them
+#: (``rabbit_amqqueue:declare_args``, probed pairwise): the QueueArgs field each fills
+#: (None: checked only), and the check. Only those the queue's type takes are run.
+_DECLARE_CHECKS: tuple[tuple[str, str | None, _Check], ...] = (
+    ("x-expires", "expires", _ints(1, MAX_EXPIRY_MS)),
+    ("x-message-ttl", "message_ttl", _ints(0, MAX_EXPIRY_MS)),
+    ("x-dead-letter-exchange", "dlx", _exchange_name_arg),
+    ("x-dead-letter-routing-key", "dlrk", _dlrk_arg),
+    (
+        "x-dead-letter-strategy",
+        None,
+        _choice(("at-most-once", "at-least-once"), "invalid_dlx_strategy"),
+    ),
+    ("x-max-length", "max_length", _ints(0)),
+    ("x-max-length-bytes", "max_length_bytes", _ints(0)),
+    ("x-max-in-memory-length", None, _ints(0)),
+    ("x-max-in-memory-bytes", None, _ints(0)),
+    ("x-max-priority", "max_priority", _priority_arg),
+    ("x-overflow", "overflow", _choice(OVERFLOW_MODES, "invalid_overflow")),
+    ("x-queue-mode", None, _mode_arg),
+    ("x-single-active-consumer", "single_active_consumer", _sac_arg),
+    ("x-quorum-initial-group-size", None, _ints(1)),
+    (
+        "x-queue-leader-locator",
+        None,
+        _choice(
+            ("client-local", "balanced", "random", "least-leaders"), "invalid_queue_locator_arg"
+        ),
+    ),
+)
+#: Every queue argument RabbitMQ 3.10.8 knows: one that a queue's type does not take is
+#: refused ("... of queue type rabbit_classic_queue"); unknown ones (x-foo) are kept unread.
+KNOWN_QUEUE_ARGS = frozenset(
+    [key for key, _, _ in _DECLARE_CHECKS]
+    + [key for keys in QUEUE_TYPE_ARGS.values() for key in keys]
+    + ["x-max-age", "x-stream-max-segment-size-bytes", "x-initial-cluster-size"]
+)
+
+
 def parse_queue_args(name: str, vhost: str, args: Mapping[str, Any]) -> QueueArgs:
-    """Validate and extract the arguments of a queue declaration (406 on a bad one)."""
+    """Validate and extract a new queue's arguments as RabbitMQ 3.10.8 does (406 on a bad one).
+
+    The order decides which of two bad arguments is named: x-queue-type first, then the
+    values of the arguments the type takes (in RabbitMQ's order, not the table's), then the
+    arguments the type does not take (in the table's order). x-dead-letter-exchange's type is
+    checked before all of these, by the vhost (RabbitMQ's channel does it).
+    """
     parsed = QueueArgs()
     queue_type = _str_arg(args, "x-queue-type", name, vhost) or "classic"
+    if queue_type not in QUEUE_TYPE_ARGS:
+        raise R.unsupported_queue_type(queue_type, name, vhost)
     parsed.queue_type = queue_type
-    check_type_args(queue_type, name, vhost, args)
-    parsed.message_ttl = _int_arg(args, "x-message-ttl", name, vhost, 0, MAX_EXPIRY_MS)
-    parsed.expires = _int_arg(args, "x-expires", name, vhost, 1, MAX_EXPIRY_MS)
-    parsed.max_length = _int_arg(args, "x-max-length", name, vhost, 0)
-    parsed.max_length_bytes = _int_arg(args, "x-max-length-bytes", name, vhost, 0)
-    parsed.delivery_limit = _int_arg(args, "x-delivery-limit", name, vhost, 0)
-    overflow = _str_arg(args, "x-overflow", name, vhost)
-    if overflow is not None:
-        if overflow not in OVERFLOW_MODES:
-            raise _invalid("x-overflow", name, vhost, "invalid_overflow")
-        parsed.overflow = overflow
-    mode = _str_arg(args, "x-queue-mode", name, vhost)
-    if mode is not None and mode not in ("default", "lazy"):
-        raise _invalid("x-queue-mode", name, vhost, f"\"unsupported queue mode '{mode}'\"")
-    parsed.dlx = _exchange_name_arg(args, "x-dead-letter-exchange", name, vhost)
-    parsed.dlrk = _exchange_name_arg(args, "x-dead-letter-routing-key", name, vhost)
-    if parsed.dlrk is not None and parsed.dlx is None:
-        raise _invalid("x-dead-letter-routing-key", name, vhost, "routing_key_but_no_dlx_defined")
-    priority = _int_arg(args, "x-max-priority", name, vhost, 0)
-    if priority is not None and priority > 255:
-        raise _invalid("x-max-priority", name, vhost, f"{{max_value_exceeded,{priority}}}")
-    parsed.max_priority = priority
-    sac = args.get("x-single-active-consumer", False)
-    if not isinstance(sac, bool):
-        raise _invalid(
-            "x-single-active-consumer", name, vhost, f"{{unacceptable_type,{amqp_type(sac)}}}"
-        )
-    parsed.single_active_consumer = sac
+    takes = QUEUE_TYPE_ARGS[queue_type]
+    for key, attr, check in _DECLARE_CHECKS:
+        if key in args and key in takes:
+            value = check(args, key, name, vhost)
+            if attr is not None:
+                setattr(parsed, attr, value)
+    for key in args:
+        if key in KNOWN_QUEUE_ARGS and key not in takes:
+            raise R.invalid_arg(
+                f"invalid arg '{key}' for queue '{name}' in vhost '{vhost}' "
+                f"of queue type {_TYPE_MODULES[queue_type]}"
+            )
+    limit = args.get("x-delivery-limit")  # not checked: a non-integer is no limit
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        parsed.delivery_limit = limit
     return parsed
+
+
+def check_dlx_type(name: str, vhost: str, args: Mapping[str, Any]) -> None:
+    """406 for a non-string x-dead-letter-exchange (RabbitMQ's channel: before the rest)."""
+    _exchange_name_arg(args, "x-dead-letter-exchange", name, vhost)
 
 
 _EXPIRATION = re.compile(r"([+-]?)([0-9]+)(.*)", re.DOTALL)

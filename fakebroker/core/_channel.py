@@ -259,8 +259,8 @@ class Channel:
         if exchange == "":
             raise R.default_exchange_op()
         self.vhost.exchange(exchange)  # RabbitMQ names a missing exchange before the queue
-        target = self._queue(queue)
-        self.vhost.bind(exchange, target, routing_key, dict(arguments or {}))
+        target = self.vhost.find_queue(self._queue_name(queue))  # exclusivity: after the args
+        self.vhost.bind(exchange, target, routing_key, dict(arguments or {}), conn=self.conn)
 
     @_closes_on_error
     def queue_unbind(
@@ -275,9 +275,9 @@ class Channel:
             raise R.default_exchange_op()
         name = self._queue_name(queue)
         target = self.vhost.queues.get(name)
-        if target is None:  # RabbitMQ allows unbind even on another's exclusive queue
+        if target is None:
             return
-        self.vhost.unbind(exchange, target, routing_key, arguments or {})
+        self.vhost.unbind(exchange, target, routing_key, arguments or {}, conn=self.conn)
 
     @_closes_on_error
     def queue_purge(self, queue: str) -> int:
@@ -545,10 +545,10 @@ class Channel:
             props = properties or {}
             if props is not properties:
                 wire = None
+            if props.get("reply_to") == REPLY_QUEUE:  # before the expiration, as RabbitMQ
+                props, wire = self.broker.reply_to.rewrite(self, props), None
             if "expiration" in props:
                 check_expiration(props["expiration"])
-            if props.get("reply_to") == REPLY_QUEUE:
-                props, wire = self.broker.reply_to.rewrite(self, props), None
             extra: tuple[str, ...] = ()
             headers = props.get("headers")
             if headers and ("CC" in headers or "BCC" in headers):

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 from . import _replies as R
 from ._args import (
     EXCHANGE_EQUIVALENCE_ARGS,
-    QUEUE_EQUIVALENCE_ARGS,
+    QUEUE_TYPE_ARGS,
     check_args_equivalence,
+    check_dlx_type,
     check_flag,
     parse_queue_args,
 )
@@ -31,7 +32,6 @@ PREDECLARED = (
     ("amq.headers", "headers"),
     ("amq.match", "headers"),
 )
-QUEUE_TYPES = ("classic", "quorum")
 
 
 class Vhost:
@@ -78,10 +78,15 @@ class Vhost:
 
     def queue(self, name: str, conn: Connection | None) -> Queue:
         """The queue called ``name`` usable from ``conn``, or 404 / 405."""
+        queue = self.find_queue(name)
+        self.check_exclusive(queue, conn)
+        return queue
+
+    def find_queue(self, name: str) -> Queue:
+        """The queue called ``name``, or 404 (whoever may use it)."""
         queue = self.queues.get(name)
         if queue is None:
             raise R.not_found("queue", name, self.name)
-        self.check_exclusive(queue, conn)
         return queue
 
     def check_exclusive(self, queue: Queue, conn: Connection | None) -> None:
@@ -109,10 +114,10 @@ class Vhost:
                 raise R.default_exchange_op()
             self.exchange(name)
             return
+        if matcher_for(type_) is None:  # RabbitMQ checks the type first, even for ""
+            raise R.invalid_exchange_type(type_)
         if name == "":
             raise R.default_exchange_op()
-        if matcher_for(type_) is None:
-            raise R.invalid_exchange_type(type_)
         current = self.exchanges.get(name)
         if current is None and name.startswith("amq."):
             raise R.reserved_prefix("exchange", name, self.name)
@@ -171,8 +176,14 @@ class Vhost:
         destination: Queue | Exchange,
         routing_key: str,
         arguments: dict[str, Any],
+        *,
+        conn: Connection | None = None,
     ) -> None:
-        """queue.bind / exchange.bind."""
+        """queue.bind / exchange.bind (``conn`` binds a queue: 405 if another's exclusive one).
+
+        RabbitMQ looks both ends up (404), then validates the binding's
+        arguments, and only then checks the queue's exclusivity.
+        """
         if source == "":
             raise R.default_exchange_op()
         exchange = self.exchange(source)
@@ -180,6 +191,8 @@ class Vhost:
             problem = check_headers_binding(arguments)
             if problem is not None:
                 raise R.invalid_arg(problem)
+        if isinstance(destination, Queue):
+            self.check_exclusive(destination, conn)
         binding = Binding(exchange, destination, routing_key, arguments)
         if exchange.add_binding(binding):
             destination_bindings(destination).add(binding)
@@ -190,8 +203,14 @@ class Vhost:
         destination: Queue | Exchange,
         routing_key: str,
         arguments: Mapping[str, Any],
+        *,
+        conn: Connection | None = None,
     ) -> None:
-        """queue.unbind / exchange.unbind (succeeds when not bound)."""
+        """queue.unbind / exchange.unbind (succeeds when not bound).
+
+        Removing a binding that exists to another connection's exclusive queue
+        is 405, as RabbitMQ checks exclusivity only once it found the binding.
+        """
         if source == "":
             raise R.default_exchange_op()
         exchange = self.exchanges.get(source)
@@ -199,6 +218,8 @@ class Vhost:
             return
         binding = exchange.find_binding(destination, routing_key, arguments)
         if binding is not None:
+            if isinstance(destination, Queue):
+                self.check_exclusive(destination, conn)
             self._remove_binding(binding)
 
     def _remove_binding(self, binding: Binding) -> None:
@@ -227,7 +248,7 @@ class Vhost:
             queue = self.queue(name, conn)
             queue.touch()  # even a passive declare restarts x-expires, as RabbitMQ does
             return DeclareOk(name, queue.message_count, queue.consumer_count)
-        if name.startswith("amq.") and not generated and name not in self.queues:
+        if name.startswith("amq.") and not generated:  # even a server-named one that exists
             raise R.reserved_prefix("queue", name, self.name)
         durable = durable and not exclusive  # RabbitMQ: an exclusive queue is never durable
         current = self.queues.get(name)
@@ -235,6 +256,7 @@ class Vhost:
             self._check_redeclare(current, conn, durable, exclusive, auto_delete, arguments)
             current.touch()
             return DeclareOk(name, current.message_count, current.consumer_count)
+        check_dlx_type(name, self.name, arguments)  # RabbitMQ's channel, before the queue type
         args = parse_queue_args(name, self.name, arguments)
         self._check_queue_type(name, args.queue_type, durable, exclusive, auto_delete)
         queue = Queue(
@@ -266,15 +288,12 @@ class Vhost:
         kind, vh, name = "queue", self.name, queue.name
         check_flag(kind, name, vh, "durable", queue.durable, durable)
         check_flag(kind, name, vh, "auto_delete", queue.auto_delete, auto_delete)
-        check_args_equivalence(
-            kind, name, vh, queue.arguments, arguments, QUEUE_EQUIVALENCE_ARGS, _DEFAULT_TYPE
-        )
+        keys = QUEUE_TYPE_ARGS[queue.args.queue_type]  # what the queue's own type compares
+        check_args_equivalence(kind, name, vh, queue.arguments, arguments, keys, _DEFAULT_TYPE)
 
     def _check_queue_type(
         self, name: str, queue_type: str, durable: bool, exclusive: bool, auto_delete: bool
     ) -> None:
-        if queue_type not in QUEUE_TYPES:
-            raise R.unsupported_queue_type(queue_type, name, self.name)
         if queue_type == "quorum":
             for flag, value in (
                 ("auto-delete", auto_delete),
@@ -292,10 +311,11 @@ class Vhost:
         if queue is None:
             return 0
         self.check_exclusive(queue, conn)
-        if if_unused and queue.consumers:
-            raise R.in_use("queue", name, self.name)
+        # RabbitMQ's queue process asks "empty?" (ready messages only) before "unused?"
         if if_empty and queue.message_count:
             raise R.not_empty(name, self.name)
+        if if_unused and queue.consumers:
+            raise R.in_use("queue", name, self.name)
         return self.delete_queue_object(queue, reason="deleted")
 
     def delete_queue_object(self, queue: Queue, *, reason: str) -> int:

@@ -38,6 +38,10 @@ NOT_SUPPORTED = [
 
 #: Divergences the suite found in fakebroker and that were fixed (scenario: what changed).
 FIXED = [
+    ("test_check_order::test_queue_delete_flags", "queue.delete with if-unused and if-empty on a queue with a consumer and a ready message answered 'in use'; RabbitMQ checks 'not empty' (ready messages) first"),
+    ("test_check_order::test_two_failures", "with two faults at once: the type of exchange.declare before the default exchange (503, not 403); the amq. prefix before the queue is looked up (a server-named queue redeclared by name is 403); queue.bind's arguments before the queue's exclusivity; queue.unbind of a binding that exists on another connection's exclusive queue is 405 (it was removed); a missing fast reply-to consumer before a bad expiration"),
+    ("test_check_order::test_new_queue_arguments", "a new queue's arguments are checked in RabbitMQ's order (the dead-letter exchange's type, x-queue-type, the values in RabbitMQ's order, then what the type does not take in the table's order); each type refuses the arguments it does not take (x-max-in-memory-length on a classic queue, x-initial-cluster-size on a quorum one ...), quorum checks x-dead-letter-strategy, x-quorum-initial-group-size and x-queue-leader-locator, and does not check x-delivery-limit"),
+    ("test_check_order::test_queue_redeclare_compares_by_type", "a redeclare compares the arguments the queue's type takes, in that type's order (x-queue-master-locator for classic, x-dead-letter-strategy and x-queue-leader-locator for quorum; a quorum queue compares the dead-letter exchange before x-expires)"),
     ("test_declare::test_missing_entities", "queue.bind / exchange.bind name the missing exchange (the source) before the queue (the destination)"),
     ("test_declare::test_exchange_ae_wrong_type", "a non-string alternate-exchange is refused with 406"),
     ("test_declare::test_queue_argument_validation", "x-message-ttl / x-expires above ten years: value_too_large; x-queue-mode checked"),

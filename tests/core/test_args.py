@@ -41,6 +41,56 @@ def test_invalid_queue_arguments(conn: Connection, args: dict[str, Any], text: s
     assert info.value.text == text
 
 
+IA = "invalid arg '{}' for queue 'q' in vhost '/'"
+TWO_BAD = [
+    ({"x-message-ttl": -1, "x-dead-letter-exchange": 5}, "invalid type 'signedint' for arg 'x-dead-letter-exchange' in queue 'q' in vhost '/'"),
+    ({"x-message-ttl": -1, "x-queue-type": "foo"}, IA.format("x-queue-type") + ": \"unsupported queue type 'foo'\""),
+    ({"x-message-ttl": -1, "x-expires": 0}, IA.format("x-expires") + ": {value_zero,0}"),
+    ({"x-max-length": -1, "x-dead-letter-routing-key": "k"}, IA.format("x-dead-letter-routing-key") + ": routing_key_but_no_dlx_defined"),
+    ({"x-overflow": "foo", "x-max-priority": 256}, IA.format("x-max-priority") + ": {max_value_exceeded,256}"),
+    ({"x-delivery-limit": 3, "x-message-ttl": -1}, IA.format("x-message-ttl") + ": {value_negative,-1}"),
+    ({"x-delivery-limit": 3, "x-max-age": "1D"}, IA.format("x-delivery-limit") + " of queue type rabbit_classic_queue"),
+    ({"x-max-age": "1D", "x-delivery-limit": 3}, IA.format("x-max-age") + " of queue type rabbit_classic_queue"),
+    ({"x-queue-type": "quorum", "x-max-priority": 1, "x-message-ttl": -1}, IA.format("x-message-ttl") + ": {value_negative,-1}"),
+    ({"x-queue-type": "quorum", "x-queue-mode": "lazy", "x-max-priority": 1}, IA.format("x-queue-mode") + " of queue type rabbit_quorum_queue"),
+    ({"x-queue-type": "quorum", "x-max-length": -1, "x-dead-letter-strategy": "foo"}, IA.format("x-dead-letter-strategy") + ": invalid_dlx_strategy"),
+    ({"x-queue-type": "quorum", "x-overflow": "foo", "x-max-in-memory-length": -1}, IA.format("x-max-in-memory-length") + ": {value_negative,-1}"),
+    ({"x-queue-type": "quorum", "x-queue-leader-locator": "foo", "x-quorum-initial-group-size": 0}, IA.format("x-quorum-initial-group-size") + ": {value_zero,0}"),
+    ({"x-dead-letter-exchange": "d", "x-dead-letter-routing-key": 5}, IA.format("x-dead-letter-routing-key") + ": {unacceptable_type,signedint}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "text"), TWO_BAD)
+def test_the_bad_argument_rabbitmq_checks_first_is_named(
+    conn: Connection, args: dict[str, Any], text: str
+) -> None:
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(1).queue_declare(Q, durable=True, arguments=args)
+    assert info.value.text == text
+
+
+def test_quorum_delivery_limit_is_not_checked(broker, conn: Connection) -> None:  # type: ignore[no-untyped-def]
+    for n, limit in enumerate((-1, "abc")):
+        args = {"x-queue-type": "quorum", "x-delivery-limit": limit}
+        conn.open_channel(n + 1).queue_declare(f"q{n}", durable=True, arguments=args)
+    assert broker.get_queue("q0").args.delivery_limit == -1
+    assert broker.get_queue("q1").args.delivery_limit is None
+
+
+def test_redeclare_compares_what_the_queues_type_takes(conn: Connection) -> None:
+    ch = conn.open_channel(1)
+    ch.queue_declare("c", durable=True)
+    ch.queue_declare("c", durable=True, arguments={"x-delivery-limit": 3})  # not classic's
+    qq = {"x-queue-type": "quorum", "x-expires": 1000, "x-dead-letter-exchange": "a"}
+    ch.queue_declare("qq", durable=True, arguments=qq)
+    ch.queue_declare("qq", durable=True, arguments={**qq, "x-max-priority": 3})  # not quorum's
+    with pytest.raises(AMQPChannelError) as info:  # quorum compares the DLX before x-expires
+        ch.queue_declare(
+            "qq", durable=True, arguments={**qq, "x-expires": 2000, "x-dead-letter-exchange": "b"}
+        )
+    assert info.value.text.startswith("inequivalent arg 'x-dead-letter-exchange'")
+
+
 QUORUM = [
     (dict(durable=False), "non-durable"),
     (dict(durable=True, exclusive=True), "exclusive-owner"),
@@ -104,14 +154,16 @@ def test_system_exchanges(conn: Connection) -> None:
     )
 
 
-def test_unbind_allowed_on_anothers_exclusive_queue(broker, conn: Connection) -> None:  # type: ignore[no-untyped-def]
+def test_unbind_on_anothers_exclusive_queue(broker, conn: Connection) -> None:  # type: ignore[no-untyped-def]
     ch = conn.open_channel(1)
     ch.queue_declare("ex", exclusive=True)
     ch.queue_bind("ex", "amq.direct", "k")
-    other = broker.connect().open_channel(1)
-    other.queue_unbind("ex", "amq.direct", "k")
-    assert not other.closed
-    assert [b.source for b in broker.list_bindings()] == [""]
+    other = broker.connect()
+    other.open_channel(1).queue_unbind("ex", "amq.direct", "nokey")  # no such binding: ok
+    with pytest.raises(AMQPChannelError) as info:  # a binding there: exclusivity is checked
+        other.open_channel(2).queue_unbind("ex", "amq.direct", "k")
+    assert info.value.code == 405
+    assert sorted(b.source for b in broker.list_bindings()) == ["", "amq.direct"]
 
 
 def test_deleting_a_missing_system_exchange_is_refused(conn: Connection) -> None:

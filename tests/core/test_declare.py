@@ -88,6 +88,35 @@ def test_server_named_queue(ch: Channel) -> None:
     assert ok.message_count == 0 and ok.consumer_count == 0
 
 
+def test_a_server_named_queue_is_not_redeclared_by_name(ch: Channel, conn: Connection) -> None:
+    name = ch.queue_declare("", exclusive=True).queue
+    assert conn.open_channel(2).queue_declare(name, passive=True).queue == name
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(3).queue_declare(name, exclusive=True)
+    assert info.value.code == 403
+    assert info.value.text == f"queue name '{name}' contains reserved prefix 'amq.*'"
+
+
+def test_exchange_type_is_checked_before_the_default_exchange(ch: Channel) -> None:
+    with pytest.raises(AMQPConnectionError) as info:
+        ch.exchange_declare("", "x-nope")
+    assert info.value.code == 503
+
+
+def test_bind_checks_header_arguments_before_exclusivity(broker: Broker, conn: Connection) -> None:
+    conn.open_channel(1).queue_declare("ex", exclusive=True)
+    other = broker.connect(name="c2")
+    with pytest.raises(AMQPChannelError) as info:
+        other.open_channel(1).queue_bind("ex", "amq.headers", "", {"x-match": "foo"})
+    assert info.value.code == 406
+    with pytest.raises(AMQPChannelError) as info:
+        other.open_channel(2).queue_bind("ex", "amq.headers", "", {"x-match": "all"})
+    assert info.value.code == 405
+    with pytest.raises(AMQPChannelError) as info:  # a missing exchange before all of them
+        other.open_channel(3).queue_bind("ex", "nox", "", {"x-match": "foo"})
+    assert info.value.code == 404
+
+
 def test_exclusive_queue_locked_for_other_connections(broker: Broker, conn: Connection) -> None:
     conn.open_channel(1).queue_declare("ex", exclusive=True)
     other = broker.connect(name="c2")
@@ -139,6 +168,23 @@ def test_delete_if_unused_and_if_empty(conn: Connection) -> None:
     with pytest.raises(AMQPChannelError) as info:
         ch3.queue_delete("q2", if_empty=True)
     assert info.value.code == 406
+
+
+def test_delete_if_empty_is_checked_before_if_unused(conn: Connection) -> None:
+    ch = conn.open_channel(1)
+    ch.queue_declare("q")
+    ch.basic_qos(prefetch_count=1)
+    ch.basic_consume("q", "c")
+    for body in (b"a", b"b"):  # "a" goes to the consumer, "b" stays ready
+        ch.basic_publish("", "q", body)
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(2).queue_delete("q", if_unused=True, if_empty=True)
+    assert info.value.text == "queue 'q' in vhost '/' not empty"
+    ch.basic_ack(1)
+    ch.basic_get("q", no_ack=True)  # empty now, still in use
+    with pytest.raises(AMQPChannelError) as info:
+        conn.open_channel(3).queue_delete("q", if_unused=True, if_empty=True)
+    assert info.value.text == "queue 'q' in vhost '/' in use"
 
 
 def test_exchange_delete_if_unused(conn: Connection) -> None:

@@ -67,3 +67,9 @@ def test_reply_goes_nowhere_after_channel_closes(broker: Broker, conn: Connectio
 def test_pseudo_queue_declare(ch: Channel) -> None:
     ok = ch.queue_declare(RQ, passive=True)
     assert (ok.queue, ok.message_count, ok.consumer_count) == (RQ, 0, 1)
+
+
+def test_a_missing_reply_consumer_is_named_before_a_bad_expiration(ch: Channel) -> None:
+    with pytest.raises(AMQPChannelError) as info:
+        ch.basic_publish("", "q", b"x", {"reply_to": RQ, "expiration": "abc"})
+    assert info.value.text == "fast reply consumer does not exist"
