@@ -8,6 +8,7 @@ the same thing everywhere.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,6 +19,8 @@ from ._node import Node
 from .core import Broker, Clock, SystemClock, VirtualClock
 
 __all__ = ["CLOCKS", "FaultPlan", "build_node", "load_plan", "read_definitions"]
+
+LOG = logging.getLogger("fakebroker")
 
 #: The clocks a node can be built on by name.
 CLOCKS = ("virtual", "system")
@@ -71,30 +74,35 @@ def build_node(
     faults: FaultPlan = None,
     **broker_options: Any,
 ) -> Node:
-    """A node whose broker has "/" and ``vhosts``, ``users`` (None: guest/guest),
-    then ``definitions`` (a RabbitMQ definitions export, as a path or a dictionary)
-    applied, and the fault plan ``faults`` loaded.
+    """A node whose broker has "/", ``definitions`` imported, then ``vhosts`` and ``users``.
+
+    As on a RabbitMQ node that imports definitions at boot, the definitions
+    (a RabbitMQ export, as a path or a dictionary) come first; ``vhosts`` and
+    ``users`` are added after them, a user named in both taking the password
+    given here.  ``guest``/``guest`` exists only when neither ``users`` nor
+    the definitions name a user (RabbitMQ's default user of a blank node);
+    ``users=()`` means none at all.  Then the fault plan ``faults`` is loaded.
 
     ``broker_options`` go to :class:`~fakebroker.core.Broker` (``consumer_timeout=``,
     ``journal_maxlen=`` ...).  Raises :class:`DefinitionsError` for definitions the
     broker refuses and ValueError for a bad clock or plan.
     """
-    names = ["/", *(v for v in vhosts if v != "/")]
-    if users is None:
-        user_table = {"guest": "guest"}
-    else:
-        user_table = dict(users.items() if isinstance(users, Mapping) else users)
-    broker = Broker(
-        clock=make_clock(clock),
-        users=user_table,
-        vhosts=tuple(dict.fromkeys(names)),
-        **broker_options,
-    )
+    broker = Broker(clock=make_clock(clock), users={}, vhosts=("/",), **broker_options)
     if definitions is not None:
         try:
             apply_definitions(broker, read_definitions(definitions))
         except (OSError, json.JSONDecodeError) as exc:
             raise DefinitionsError(str(exc)) from exc
+    for vhost in vhosts:
+        broker.add_vhost(vhost)
+    if users is None:
+        if not broker.user_names:
+            broker.add_user("guest", "guest")
+    else:
+        for user, password in users.items() if isinstance(users, Mapping) else users:
+            if broker.has_user(user):
+                LOG.warning("user '%s' from the definitions gets the password given", user)
+            broker.add_user(user, password)
     node = Node(broker=broker, name=name)
     load_plan(node, faults)
     return node

@@ -40,15 +40,18 @@ def amqp_url(
     host: str,
     port: int,
     vhost: str = "/",
-    user: str = "guest",
+    user: str | None = "guest",
     password: str = "guest",
     scheme: str = "amqp",
 ) -> str:
-    """``amqp://USER:PASSWORD@HOST:PORT/VHOST``, the vhost percent-encoded ("/" is ``%2F``)."""
+    """``amqp://USER:PASSWORD@HOST:PORT/VHOST``, the vhost percent-encoded ("/" is ``%2F``).
+
+    ``user=None`` leaves the credentials out.
+    """
     host = dialable(host)
     netloc_host = f"[{host}]" if ":" in host else host
-    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
-    return f"{scheme}://{credentials}@{netloc_host}:{port}/{quote(vhost, safe='')}"
+    credentials = "" if user is None else f"{quote(user, safe='')}:{quote(password, safe='')}@"
+    return f"{scheme}://{credentials}{netloc_host}:{port}/{quote(vhost, safe='')}"
 
 
 def parse_amqp_url(url: str) -> AMQPParts:

@@ -1,12 +1,16 @@
 """The ``fakebroker`` command.
 
-    fakebroker serve [--host 127.0.0.1] [--port 5672] [--vhost NAME]... \
-                     [--user NAME:PASSWORD]... [--definitions FILE]
+    fakebroker serve [--host 127.0.0.1] [--port 5672] [--vhost NAME]... \\
+                     [--user NAME:PASSWORD]... [--definitions FILE] \\
+                     [--log-level info] [--log-file FILE]
 
-``serve`` prints the URL it serves (one line) as soon as it accepts
-connections and runs until SIGINT or SIGTERM, when every client gets
-``connection.close`` 320 CONNECTION_FORCED and the command exits 0.  A port
-already in use is reported on one line and the exit status is 2.
+``serve`` prints the URL it serves (one line on stdout) as soon as it
+accepts connections and runs until SIGINT or SIGTERM, when every client
+gets ``connection.close`` 320 CONNECTION_FORCED and the command exits 0.
+Bad arguments, a port already in use and unreadable definitions are
+reported on one line and the exit status is 2.  The log (RabbitMQ's lines:
+connections accepted and closed, logins, channel and connection errors)
+goes to stderr, or to ``--log-file``.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import logging
 import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from ._version import __version__
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -25,6 +32,18 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+LEVELS = ("debug", "info", "warning", "error")
+SERVE_HELP = """\
+Serve a broker over AMQP 0-9-1 until SIGINT/SIGTERM.
+
+What a client can use, as a RabbitMQ node that imports definitions at boot:
+the definitions file is imported first (its vhosts, users, exchanges,
+queues and bindings), then every --vhost and --user is added; a --user
+named in the definitions gets the password given here. guest/guest exists
+only when no user is named at all. The URL printed names the first --user
+(else guest, else the first user whose password is known) and the first
+--vhost (else "/").
+"""
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -34,16 +53,48 @@ def _user(value: str) -> tuple[str, str]:
     return name, password
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 picks a free one), not {port}")
+    return port
+
+
+def _vhost(value: str) -> str:
+    if not value:
+        raise argparse.ArgumentTypeError("a vhost name cannot be empty")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fakebroker", description="A RabbitMQ-faithful AMQP 0-9-1 broker emulator."
     )
+    parser.add_argument("--version", action="version", version=f"fakebroker {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve a broker over TCP until SIGINT/SIGTERM")
+    serve = commands.add_parser(
+        "serve",
+        help="serve a broker over TCP until SIGINT/SIGTERM",
+        description=SERVE_HELP,
+        formatter_class=_Formatter,
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=5672, help="TCP port (0 picks a free one)")
     serve.add_argument(
-        "--vhost", action="append", default=[], metavar="NAME", help="a vhost ('/' always exists)"
+        "--port",
+        type=_port,
+        default=5672,
+        help="TCP port (0 picks a free one; 5672 is taken where a RabbitMQ runs)",
+    )
+    serve.add_argument(
+        "--vhost",
+        action="append",
+        type=_vhost,
+        default=[],
+        metavar="NAME",
+        help="a vhost to add ('/' always exists)",
     )
     serve.add_argument(
         "--user",
@@ -51,12 +102,24 @@ def _parser() -> argparse.ArgumentParser:
         type=_user,
         default=[],
         metavar="NAME:PASSWORD",
-        help="a user with every permission (default guest:guest)",
+        help="a user to add, with every permission (none given: guest:guest, see above)",
     )
     serve.add_argument(
-        "--definitions", metavar="FILE", help="RabbitMQ definitions JSON to load at start"
+        "--definitions", metavar="FILE", help="RabbitMQ definitions JSON to import at start"
     )
+    serve.add_argument("--log-level", choices=LEVELS, default="info", help="what to log")
+    serve.add_argument("--log-file", metavar="FILE", help="log here instead of stderr")
     return parser
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Defaults shown (those that say something), the description's paragraphs kept."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default not in (None, [], argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,33 +134,84 @@ def _serve_command(args: argparse.Namespace) -> int:
     from ._definitions import DefinitionsError
     from ._factory import build_node
 
-    users: list[tuple[str, str]] = args.user or [("guest", "guest")]
+    try:
+        handler = _log_handler(args.log_file)
+    except OSError as exc:
+        return _usage_error(f"cannot write the log file {args.log_file}: {exc.strerror or exc}")
+    _setup_logging(handler, args.log_level)
+    users = args.user or None
     try:
         node = build_node(vhosts=args.vhost, users=users, definitions=args.definitions)
     except (OSError, DefinitionsError) as exc:
-        print(f"fakebroker: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return _usage_error(str(exc))
     try:
-        return asyncio.run(_serve(node, args.host, args.port, users[0]))
+        return asyncio.run(_serve(node, args))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 0
 
 
-async def _serve(node: Node, host: str, port: int, user: tuple[str, str]) -> int:
+def _usage_error(text: str) -> int:
+    print(f"fakebroker: {text}", file=sys.stderr, flush=True)
+    return EXIT_USAGE
+
+
+def _log_handler(path: str | None) -> logging.Handler:
+    return logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler()
+
+
+def _setup_logging(handler: logging.Handler, level: str) -> None:
+    """RabbitMQ's log line shape: ``2026-12-02 23:52:56.950516+00:00 [info] <0.13.0> text``."""
+    handler.setFormatter(_RabbitFormatter())
+    root = logging.getLogger("fakebroker")
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+class _RabbitFormatter(logging.Formatter):
+    """Times in UTC with microseconds and the level in lower case, as RabbitMQ writes them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import datetime
+
+        when = datetime.datetime.fromtimestamp(record.created, tz=datetime.timezone.utc)
+        stamp = when.isoformat(sep=" ", timespec="microseconds")
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return f"{stamp} [{record.levelname.lower()}] {text}"
+
+
+def _url(node: Node, host: str, port: int, users: list[tuple[str, str]], vhosts: list[str]) -> str:
+    """The URL of the first --user (else guest, else a user whose password is known)."""
     from ._urls import amqp_url
+
+    vhost = vhosts[0] if vhosts else "/"
+    with node.locked() as broker:
+        known = dict(broker.users)
+        candidates = [name for name, _ in users] or ["guest", *broker.user_names]
+    for name in candidates:
+        if name in known:
+            return amqp_url(host=host, port=port, user=name, password=known[name], vhost=vhost)
+    logging.getLogger("fakebroker").warning(
+        "no user's password is known (the definitions hold hashes): add --user NAME:PASSWORD"
+    )
+    return amqp_url(host=host, port=port, user=None, vhost=vhost)
+
+
+async def _serve(node: Node, args: argparse.Namespace) -> int:
     from .fronts import AMQPServer
 
-    server = AMQPServer(node=node, host=host, port=port)
+    server = AMQPServer(node=node, host=args.host, port=args.port)
     try:
         await server.start()
     except OSError as exc:
-        print(_listen_error(host, port, exc), file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return _usage_error(_listen_error(args.host, args.port, exc))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    print(amqp_url(host=host, port=server.port, user=user[0], password=user[1]), flush=True)
+    print(_url(node, args.host, server.port, args.user, args.vhost), flush=True)
     await stop.wait()
     await server.close()
     return 0
@@ -106,10 +220,10 @@ async def _serve(node: Node, host: str, port: int, user: tuple[str, str]) -> int
 def _listen_error(host: str, port: int, exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
         return (
-            f"fakebroker: port {port} on {host} is already in use; "
+            f"port {port} on {host} is already in use (a RabbitMQ?); "
             "choose another with --port (--port 0 picks a free one)"
         )
-    return f"fakebroker: cannot listen on {host}:{port} (--port {port}): {exc.strerror or exc}"
+    return f"cannot listen on {host}:{port} (--port {port}): {exc.strerror or exc}"
 
 
 if __name__ == "__main__":  # pragma: no cover

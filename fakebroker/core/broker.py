@@ -139,6 +139,15 @@ class Broker:
             self.users.pop(name, None)
             self._hashes[name] = (password_hash, hashing_algorithm)
 
+    def has_user(self, name: str) -> bool:
+        """Whether a user called ``name`` exists (by plain password or hash)."""
+        return name in self.users or name in self._hashes
+
+    @property
+    def user_names(self) -> list[str]:
+        """Every user's name, in the order they were added."""
+        return [*self.users, *(n for n in self._hashes if n not in self.users)]
+
     def authenticate(self, username: str, password: str) -> bool:
         """Whether the credentials are valid."""
         if username in self.users:

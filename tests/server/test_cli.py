@@ -217,3 +217,91 @@ def test_bad_definitions_file_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "broken.json" in proc.stderr
+
+
+EXAMPLE = ROOT / "fixtures" / "definitions" / "example.json"
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fakebroker", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def test_the_readme_line_prints_a_url_whose_user_and_vhost_work() -> None:
+    """Definitions first, then --vhost and --user (the --user's password wins)."""
+    server = Served(
+        "--port", "0", "--vhost", "test", "--user", "app:secret", "--definitions", str(EXAMPLE)
+    )
+    try:
+        parts = urlsplit(server.url)
+        assert (parts.username, parts.password, parts.path) == ("app", "secret", "/test")
+        _connect(server.port, vhost="test", user="app", password="secret").close()
+        _connect(server.port, vhost="orders", user="app", password="secret").close()
+        with pytest.raises(amqp.exceptions.AccessRefused):  # the definitions' password lost
+            _connect(server.port, user="app", password="app-secret")
+        # guest is in the definitions (RabbitMQ's hash of "guest"), so guest logs in
+        _connect(server.port, user="guest", password="guest").close()
+    finally:
+        assert server.stop() == 0
+
+
+def test_without_users_guest_exists_only_when_the_definitions_name_none(tmp_path: Path) -> None:
+    path = tmp_path / "topology.json"
+    path.write_text(json.dumps({"vhosts": [{"name": "/"}], "queues": []}))
+    server = Served("--port", "0", "--definitions", str(path))
+    try:
+        assert server.url.startswith("amqp://guest:guest@")
+        _connect(server.port).close()
+    finally:
+        assert server.stop() == 0
+
+
+def test_version() -> None:
+    from fakebroker import __version__
+
+    proc = _run_cli("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"fakebroker {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--port", "70000"), "a port is 0-65535"),
+        (("--port", "-1"), "a port is 0-65535"),
+        (("--port", "http"), "not a port number"),
+        (("--vhost", ""), "a vhost name cannot be empty"),
+        (("--user", "nopassword"), "expected NAME:PASSWORD"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(args: tuple[str, ...], message: str) -> None:
+    proc = _run_cli("serve", *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_serve_help_shows_the_defaults_and_the_precedence() -> None:
+    proc = _run_cli("serve", "--help")
+    assert proc.returncode == 0
+    assert "(default: 5672)" in proc.stdout and "(default: 127.0.0.1)" in proc.stdout
+    assert "(default: info)" in proc.stdout
+    assert "definitions file is imported first" in proc.stdout
+
+
+def test_the_default_port_taken_by_a_rabbitmq_is_one_clear_line() -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1.0).close()
+    except OSError:
+        pytest.skip("nothing listens on 5672 here (and this test must not take it)")
+    proc = _run_cli("serve")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "port 5672" in lines[0] and "--port 0" in lines[0]
