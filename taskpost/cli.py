@@ -36,7 +36,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def load_app(spec: str) -> App:
-    """The :class:`App` named by ``pkg.module:attribute`` (``:app`` by default)."""
+    """The :class:`App` named by ``pkg.module:attribute`` (``:app`` by default).
+
+    The current directory is searched first, as Celery's ``-A`` does, so
+    ``taskpost worker -A myshop:app`` finds ``./myshop.py``.
+    """
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
     obj = load_object(spec if ":" in spec else f"{spec}:app")
     if not isinstance(obj, App):
         raise SystemExit(f"taskpost: {spec!r} is not a taskpost.App (got {type(obj).__name__})")

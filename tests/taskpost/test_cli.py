@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,3 +62,35 @@ def test_worker_process_runs_tasks_and_stops_warm_on_sigterm(
     assert worker_process.returncode == 0, output
     assert "Received SIGTERM: warm shutdown" in output
     assert "stopped" in output
+
+
+def test_the_worker_finds_an_app_in_the_current_directory(tmp_path: Path) -> None:
+    """``taskpost worker -A myshop:app`` run beside myshop.py, as Celery's -A finds it."""
+    script = shutil.which("taskpost")
+    if script is None:
+        pytest.skip("the taskpost console script is not installed (pip install -e .)")
+    (tmp_path / "myshop.py").write_text(
+        "from taskpost import App\n"
+        "app = App(broker_url='memory://', task_default_queue='myshop')\n"
+        "print('myshop imported', flush=True)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [script, "worker", "-A", "myshop:app"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.strip() == "myshop imported", first + proc.stdout.read()
+        ready = proc.stdout.readline()  # logged once the signal handlers are in place
+        assert " ready: " in ready, ready
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, output
+    assert "ModuleNotFoundError" not in output
