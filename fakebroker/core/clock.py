@@ -123,6 +123,13 @@ class SystemClock:
             ran += 1
         return ran
 
+    def advance(self, seconds: float) -> int:
+        """Refused: real time moves on its own (a :class:`VirtualClock` can be advanced)."""
+        raise TypeError(
+            "this broker runs on the system clock, which cannot be advanced: "
+            "use a virtual clock (the broker fixture's default, or clock='virtual')"
+        )
+
 
 class VirtualClock:
     """Time that moves only when told to, in the manner of trio's MockClock.

@@ -11,9 +11,11 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..core import SystemClock, VirtualClock
+
 if TYPE_CHECKING:
     from .._node import Node
-    from ..core import BindingInfo, Clock, JournalEntry, Message, QueueInfo
+    from ..core import BindingInfo, JournalEntry, Message, QueueInfo
 
 __all__ = ["Inspector", "match_body"]
 
@@ -53,9 +55,13 @@ class Inspector:
         self.since = since
 
     @property
-    def clock(self) -> Clock:
-        """The broker's clock (``advance(seconds)`` on a :class:`~fakebroker.VirtualClock`)."""
-        return self.broker.clock
+    def clock(self) -> VirtualClock | SystemClock:
+        """The broker's clock: ``advance(seconds)`` moves a :class:`~fakebroker.VirtualClock`
+        (the ``broker`` fixture's); a :class:`~fakebroker.SystemClock` refuses it."""
+        clock = self.broker.clock
+        if not isinstance(clock, (VirtualClock, SystemClock)):
+            raise TypeError(f"the broker runs on a clock of its own: {clock!r}")
+        return clock
 
     # -- topology ------------------------------------------------------------------------------
 
