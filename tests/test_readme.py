@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -38,8 +39,20 @@ PYTEST_SECTIONS = {"pytest: the `broker` fixture": 2, "Fault injection": 1, "tas
 
 
 @pytest.mark.parametrize("title", sorted(set(BLOCKS) - set(PYTEST_SECTIONS)))
-def test_readme_example_runs(title: str) -> None:
-    exec(compile(BLOCKS[title], f"README.md:{title}", "exec"), {"__name__": "readme"})
+def test_readme_example_runs_as_copied(tmp_path: Path, title: str) -> None:
+    """Each block alone in a fresh interpreter, outside pytest: nothing imported for it."""
+    script = tmp_path / "example.py"
+    script.write_text(BLOCKS[title])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("title", sorted(PYTEST_SECTIONS))
