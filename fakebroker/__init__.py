@@ -22,9 +22,11 @@ from ._version import __version__
 from .core import Broker, SystemClock, VirtualClock
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from ._factory import build_node
     from ._node import Node, drop_node, get_node, nodes, reset_nodes, set_node
-    from .fronts import Server
+    from .fronts import Server, tls_context
 
 __all__ = [
     "Broker",
@@ -40,13 +42,19 @@ __all__ = [
     "reset_nodes",
     "serve",
     "set_node",
+    "tls_context",
 ]
 
 register_when_kombu_loads()
 
 
 def serve(
-    *, host: str = "127.0.0.1", port: int = 0, node: Node | None = None, **options: Any
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    node: Node | None = None,
+    ssl: SSLContext | None = None,
+    **options: Any,
 ) -> Server:
     """A TCP server for ``node`` (default: ``build_node(**options)``), not yet started.
 
@@ -55,6 +63,8 @@ def serve(
 
         with fakebroker.serve(port=0) as server:
             server.url, server.port, server.node, server.faults
+
+    ``ssl``: a server-side TLS context (:func:`tls_context`); the URL is then ``amqps://``.
     """
     from ._factory import build_node
     from .fronts import Server
@@ -63,7 +73,7 @@ def serve(
         node = build_node(**options)
     elif options:
         raise TypeError("pass either node= or options for a new node, not both")
-    return Server(node=node, host=host, port=port)
+    return Server(node=node, host=host, port=port, ssl=ssl)
 
 
 _LAZY = {
@@ -75,6 +85,7 @@ _LAZY = {
     "set_node": "._node",
     "build_node": "._factory",
     "Server": ".fronts",
+    "tls_context": ".fronts",
 }
 
 

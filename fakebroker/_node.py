@@ -40,6 +40,8 @@ from . import _lock
 from .core import Broker, VirtualClock
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from .core import Clock
     from .faults import Faults
     from .fronts import Server
@@ -161,11 +163,16 @@ class Node:
 
         return Pipe(node=self, peer=peer)
 
-    def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> Server:
-        """Serve the broker over TCP from a background thread, started; closed with the node."""
+    def serve(
+        self, *, host: str = "127.0.0.1", port: int = 0, ssl: SSLContext | None = None
+    ) -> Server:
+        """Serve the broker over TCP from a background thread, started; closed with the node.
+
+        ``ssl``: a server-side context (``fakebroker.tls_context(...)``) for ``amqps://``.
+        """
         from .fronts import Server
 
-        return Server(node=self, host=host, port=port).start()
+        return Server(node=self, host=host, port=port, ssl=ssl).start()
 
     def attach(self, listener: Listener) -> None:
         """Track a server of this node (it is closed with the node)."""

@@ -20,6 +20,7 @@ import asyncio
 import errno
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -107,6 +108,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--definitions", metavar="FILE", help="RabbitMQ definitions JSON to import at start"
     )
+    tls = serve.add_argument_group("TLS (amqps://), with RabbitMQ's ssl_options meanings")
+    tls.add_argument("--tls-port", type=_port, metavar="PORT", help="also serve amqps:// here")
+    tls.add_argument("--tls-cert", metavar="FILE", help="the server's certificate (PEM chain)")
+    tls.add_argument("--tls-key", metavar="FILE", help="its private key (PEM)")
+    tls.add_argument("--tls-ca", metavar="FILE", help="CAs that client certificates chain to")
+    tls.add_argument("--tls-verify-peer", action="store_true", help="ask clients for a certificate")
+    tls.add_argument(
+        "--tls-fail-if-no-peer-cert",
+        action="store_true",
+        help="with --tls-verify-peer: refuse clients without one",
+    )
     serve.add_argument("--log-level", choices=LEVELS, default="info", help="what to log")
     serve.add_argument("--log-file", metavar="FILE", help="log here instead of stderr")
     return parser
@@ -182,7 +194,15 @@ class _RabbitFormatter(logging.Formatter):
         return f"{stamp} [{record.levelname.lower()}] {text}"
 
 
-def _url(node: Node, host: str, port: int, users: list[tuple[str, str]], vhosts: list[str]) -> str:
+def _url(
+    node: Node,
+    host: str,
+    port: int,
+    users: list[tuple[str, str]],
+    vhosts: list[str],
+    *,
+    scheme: str = "amqp",
+) -> str:
     """The URL of the first --user (else guest, else a user whose password is known)."""
     from ._urls import amqp_url
 
@@ -192,28 +212,65 @@ def _url(node: Node, host: str, port: int, users: list[tuple[str, str]], vhosts:
         candidates = [name for name, _ in users] or ["guest", *broker.user_names]
     for name in candidates:
         if name in known:
-            return amqp_url(host=host, port=port, user=name, password=known[name], vhost=vhost)
+            password = known[name]
+            return amqp_url(
+                host=host, port=port, user=name, password=password, vhost=vhost, scheme=scheme
+            )
     logging.getLogger("fakebroker").warning(
         "no user's password is known (the definitions hold hashes): add --user NAME:PASSWORD"
     )
-    return amqp_url(host=host, port=port, user=None, vhost=vhost)
+    return amqp_url(host=host, port=port, user=None, vhost=vhost, scheme=scheme)
+
+
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    from .fronts import tls_context
+
+    if args.tls_port is None:
+        if args.tls_cert or args.tls_key or args.tls_ca:
+            raise ValueError("--tls-cert/--tls-key/--tls-ca need --tls-port")
+        return None
+    if not args.tls_cert:
+        raise ValueError("--tls-port needs --tls-cert (and --tls-key unless the cert holds it)")
+    try:
+        return tls_context(
+            certfile=args.tls_cert,
+            keyfile=args.tls_key,
+            cacertfile=args.tls_ca,
+            verify_peer=args.tls_verify_peer,
+            fail_if_no_peer_cert=args.tls_fail_if_no_peer_cert,
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot load the TLS certificate or key: {exc}") from exc
 
 
 async def _serve(node: Node, args: argparse.Namespace) -> int:
     from .fronts import AMQPServer
 
-    server = AMQPServer(node=node, host=args.host, port=args.port)
     try:
-        await server.start()
-    except OSError as exc:
-        return _usage_error(_listen_error(args.host, args.port, exc))
+        context = _tls(args)
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    servers = [AMQPServer(node=node, host=args.host, port=args.port)]
+    if context is not None:
+        servers.append(AMQPServer(node=node, host=args.host, port=args.tls_port, ssl=context))
+    for server in servers:
+        try:
+            await server.start()
+        except OSError as exc:
+            for started in servers[: servers.index(server)]:
+                await started.close()
+            return _usage_error(_listen_error(args.host, server.port, exc))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    print(_url(node, args.host, server.port, args.user, args.vhost), flush=True)
+    for server in servers:
+        scheme = "amqp" if server.ssl is None else "amqps"
+        url = _url(node, args.host, server.port, args.user, args.vhost, scheme=scheme)
+        print(url, flush=True)
     await stop.wait()
-    await server.close()
+    for server in servers:
+        await server.close()
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ._protocol import EngineFactory, ProtocolEngine
 from ._threaded import Server
+from ._tls import tls_context
 from .tcp import AMQPServer
 
-__all__ = ["AMQPServer", "EngineFactory", "ProtocolEngine", "Server"]
+__all__ = ["AMQPServer", "EngineFactory", "ProtocolEngine", "Server", "tls_context"]

@@ -21,6 +21,8 @@ from .._urls import amqp_url
 from .tcp import AMQPServer
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from .._node import Node
     from ..core import Broker
     from ..faults import Faults
@@ -46,13 +48,17 @@ class Server:
         startup_timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
         engine_factory: EngineFactory | None = None,
+        ssl: SSLContext | None = None,
     ) -> None:
         self.node = node
+        self.scheme = "amqps" if ssl is not None else "amqp"
         self.host = host
         self.port = port
         self.startup_timeout = startup_timeout
         self.shutdown_timeout = shutdown_timeout
-        self._server = AMQPServer(node=node, host=host, port=port, engine_factory=engine_factory)
+        self._server = AMQPServer(
+            node=node, host=host, port=port, engine_factory=engine_factory, ssl=ssl
+        )
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -74,12 +80,19 @@ class Server:
 
     @property
     def url(self) -> str:
-        """``amqp://guest:guest@HOST:PORT/%2F``: the default vhost as guest."""
-        return amqp_url(host=self.host, port=self.port)
+        """``amqp://guest:guest@HOST:PORT/%2F``: the default vhost as guest (``amqps`` for TLS)."""
+        return amqp_url(host=self.host, port=self.port, scheme=self.scheme)
 
     def url_for(self, vhost: str = "/", *, user: str = "guest", password: str = "guest") -> str:
         """The amqp:// URL of ``vhost`` with the given credentials."""
-        return amqp_url(host=self.host, port=self.port, vhost=vhost, user=user, password=password)
+        return amqp_url(
+            host=self.host,
+            port=self.port,
+            vhost=vhost,
+            user=user,
+            password=password,
+            scheme=self.scheme,
+        )
 
     @property
     def connections(self) -> int:

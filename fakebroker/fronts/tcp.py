@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import struct
 from typing import TYPE_CHECKING
 
@@ -50,12 +51,15 @@ class AMQPServer:
         port: int = 0,
         engine_factory: EngineFactory | None = None,
         shutdown_grace: float = 2.0,
+        ssl: ssl.SSLContext | None = None,
     ) -> None:
         self.node = node
         self.broker = node.broker
         self.host = host
         self.port = port
         self.shutdown_grace = shutdown_grace
+        #: TLS (``amqps://``): the handshake happens before the engine sees a byte.
+        self.ssl = ssl
         self._factory = engine_factory or amqp_engine_factory()
         self.lock = node.lock
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -83,7 +87,7 @@ class AMQPServer:
         self._loop = asyncio.get_running_loop()
         self.node.note_driver()
         self._server = await self._loop.create_server(
-            lambda: _ClientConnection(self), self.host, self.port
+            lambda: _ClientConnection(self), self.host, self.port, ssl=self.ssl
         )
         sockname = self._server.sockets[0].getsockname()
         self.port = int(sockname[1])
