@@ -1,8 +1,10 @@
 """RabbitMQ definitions (the management plugin's JSON export) applied to a core broker.
 
-Supported keys: ``vhosts``, ``users``, ``exchanges``, ``queues`` and
-``bindings``; ``permissions`` are ignored (every user may do anything), and
-``policies`` and ``parameters`` are ignored with a warning.  Topology is
+Supported keys: ``vhosts``, ``users`` (with ``tags``), ``permissions``,
+``exchanges``, ``queues`` and ``bindings``; ``policies``, ``parameters`` and
+``topic_permissions`` are ignored with a warning.  As on RabbitMQ, a user
+imported here may do only what ``permissions`` grants it (none: it cannot open
+a connection); users named on the command line afterwards may do anything.  Topology is
 declared through the core's channel API on an internal connection per
 vhost, so it gets the same checks a client's declarations would.  Users
 take ``password_hash`` (with ``hashing_algorithm``) as RabbitMQ exports
@@ -12,6 +14,7 @@ them, or a plain ``password`` (a fakebroker extension).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -21,7 +24,16 @@ if TYPE_CHECKING:
 
 __all__ = ["DefinitionsError", "apply_definitions", "load_definitions"]
 
-_UNSUPPORTED = ("policies", "parameters", "global_parameters", "operator_policies")
+_UNSUPPORTED = (
+    "policies",
+    "parameters",
+    "global_parameters",
+    "operator_policies",
+    "topic_permissions",
+)
+log = logging.getLogger("fakebroker")
+#: The definitions are applied as RabbitMQ's own internal user, whom permissions do not bind.
+INTERNAL_USER = "rmq-internal"
 _DEFAULT_EXCHANGES = ("", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match")
 
 
@@ -55,6 +67,10 @@ def apply_definitions(broker: Broker, definitions: Mapping[str, Any]) -> None:
         broker.add_vhost(str(vhost["name"]))
     for user in _items(definitions, "users"):
         _add_user(broker, user)
+    for permission in _items(definitions, "permissions"):
+        _set_permission(broker, permission)
+    for user in _items(definitions, "users"):
+        _warn_if_locked_out(broker, str(user["name"]))
     for name in _vhosts_used(definitions):
         _declare_topology(broker, name, definitions)
 
@@ -66,17 +82,66 @@ def _items(definitions: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     return items
 
 
+def _tags(user: Mapping[str, Any]) -> tuple[str, ...]:
+    tags = user.get("tags") or ()
+    if isinstance(tags, str):  # RabbitMQ 3.8 and older export "administrator,management"
+        tags = [t for t in tags.split(",") if t]
+    return tuple(str(t) for t in tags)
+
+
 def _add_user(broker: Broker, user: Mapping[str, Any]) -> None:
+    from .core import HASHING_ALGORITHMS as ALGORITHMS
+
     name = str(user["name"])
     password = user.get("password")
     password_hash = user.get("password_hash")
+    tags = _tags(user)
     if password is not None:
-        broker.add_user(name, str(password))
+        broker.add_user(name, str(password), tags=tags, restricted=True)
     elif password_hash:
         algorithm = str(user.get("hashing_algorithm") or "rabbit_password_hashing_sha256")
-        broker.add_user(name, password_hash=str(password_hash), hashing_algorithm=algorithm)
+        if algorithm not in ALGORITHMS:
+            log.warning(
+                "definitions: user '%s' has hashing_algorithm '%s', which fakebroker does "
+                "not know (%s): it can never log in",
+                name,
+                algorithm,
+                ", ".join(ALGORITHMS),
+            )
+        broker.add_user(
+            name,
+            password_hash=str(password_hash),
+            hashing_algorithm=algorithm,
+            tags=tags,
+            restricted=True,
+        )
     else:
         print(f"fakebroker: user {name!r} has no password; skipped", file=sys.stderr)
+
+
+def _set_permission(broker: Broker, item: Mapping[str, Any]) -> None:
+    user, vhost = str(item["user"]), str(item.get("vhost", "/"))
+    if not broker.has_vhost(vhost):
+        raise DefinitionsError(f"permissions of user {user!r} name vhost {vhost!r}, not defined")
+    try:
+        broker.set_permissions(
+            user,
+            vhost,
+            configure=str(item.get("configure", "")),
+            write=str(item.get("write", "")),
+            read=str(item.get("read", "")),
+        )
+    except ValueError as exc:
+        raise DefinitionsError(f"permissions of user {user!r} on {vhost!r}: {exc}") from exc
+
+
+def _warn_if_locked_out(broker: Broker, user: str) -> None:
+    if broker.has_user(user) and broker.permissions.of(user) == {}:
+        log.warning(
+            "definitions: user '%s' has no permissions on any vhost: it cannot open a "
+            "connection (add a 'permissions' entry, or name it with --user)",
+            user,
+        )
 
 
 def _vhosts_used(definitions: Mapping[str, Any]) -> list[str]:
@@ -92,7 +157,7 @@ def _declare_topology(broker: Broker, vhost: str, definitions: Mapping[str, Any]
 
     if not broker.has_vhost(vhost):
         raise DefinitionsError(f"vhost {vhost!r} is used but not defined")
-    conn = broker.connect(vhost=vhost, name="fakebroker definitions")
+    conn = broker.connect(vhost=vhost, user=INTERNAL_USER, name="fakebroker definitions")
     try:
         channel = conn.open_channel(1)
         for kind, apply in (

@@ -12,6 +12,8 @@ from __future__ import annotations
 from . import events
 from ._channel import Channel
 from ._connection import Connection
+from ._passwords import ALGORITHMS as HASHING_ALGORITHMS
+from ._users import Permission
 from .broker import DEFAULT_CONSUMER_TIMEOUT, BindingInfo, Broker, QueueInfo
 from .clock import Clock, SystemClock, Timer, VirtualClock
 from .errors import AMQPChannelError, AMQPConnectionError, AMQPError, ReplyCode, Scope
@@ -20,6 +22,7 @@ from .message import DeclareOk, GetOk, Message, Properties
 
 __all__ = [
     "DEFAULT_CONSUMER_TIMEOUT",
+    "HASHING_ALGORITHMS",
     "AMQPChannelError",
     "AMQPConnectionError",
     "AMQPError",
@@ -33,6 +36,7 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "Message",
+    "Permission",
     "Properties",
     "QueueInfo",
     "ReplyCode",

@@ -24,11 +24,12 @@ from . import _replies as R
 from ._args import check_consumer_args, check_expiration
 from ._queue import Consumer, Queue
 from ._replyto import REPLY_PREFIX, REPLY_QUEUE
+from ._routing import matcher_for
 from ._sender import sender_selected
 from ._store import Entry
 from .errors import AMQPError, Scope
 from .events import ChannelClosed, ConfirmAck, ConfirmNack, ConsumerCancelled, Deliver, Return
-from .message import DeclareOk, GetOk, Message, Properties
+from .message import MAX_MESSAGE_SIZE_CAP, DeclareOk, GetOk, Message, Properties
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -153,6 +154,10 @@ class Channel:
     def _queue(self, name: str) -> Queue:
         return self.vhost.queue(self._queue_name(name), self.conn)
 
+    def _may(self, access: str, kind: str, name: str) -> None:
+        """RabbitMQ's permission check for this channel's user (403 ACCESS_REFUSED)."""
+        self.broker.check_access(self.conn.user, self.vhost.name, access, kind, name)
+
     # -- exchanges --------------------------------------------------------------------------
 
     @_closes_on_error
@@ -167,6 +172,13 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> None:
         """exchange.declare."""
+        if not passive and exchange and matcher_for(type) is not None:
+            self._may("configure", "exchange", exchange)
+            alternate = (arguments or {}).get("alternate-exchange")
+            new = exchange not in self.vhost.exchanges and not exchange.startswith("amq.")
+            if new and isinstance(alternate, str):
+                self._may("read", "exchange", exchange)
+                self._may("write", "exchange", alternate)
         self.vhost.declare_exchange(
             exchange,
             type,
@@ -180,6 +192,8 @@ class Channel:
     @_closes_on_error
     def exchange_delete(self, exchange: str, if_unused: bool = False) -> None:
         """exchange.delete."""
+        if exchange and not exchange.startswith("amq."):
+            self._may("configure", "exchange", exchange)
         self.vhost.delete_exchange(exchange, if_unused=if_unused)
 
     @_closes_on_error
@@ -191,6 +205,9 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> None:
         """exchange.bind."""
+        self._may("write", "exchange", destination)
+        if destination and source:
+            self._may("read", "exchange", source)
         if destination == "" or source == "":
             raise R.default_exchange_op()
         self.vhost.exchange(source)  # RabbitMQ names a missing source before the destination
@@ -206,6 +223,9 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> None:
         """exchange.unbind."""
+        self._may("write", "exchange", destination)
+        if destination and source:
+            self._may("read", "exchange", source)
         if destination == "" or source == "":  # refused even when the other side is missing
             raise R.default_exchange_op()
         dest = self.vhost.exchanges.get(destination)
@@ -232,6 +252,8 @@ class Channel:
             raise R.server_named_quorum()
         if not queue:
             queue = self._queue_name("") if passive else self.broker.generate_name("amq.gen-")
+        if not passive and (generated or not queue.startswith("amq.")):
+            self._check_declare(queue, arguments or {})
         ok = self.vhost.declare_queue(
             self.conn,
             queue,
@@ -245,6 +267,13 @@ class Channel:
         self.last_queue = ok.queue
         return ok
 
+    def _check_declare(self, queue: str, arguments: dict[str, Any]) -> None:
+        self._may("configure", "queue", queue)
+        dlx = arguments.get("x-dead-letter-exchange")
+        if queue not in self.vhost.queues and isinstance(dlx, str):
+            self._may("read", "queue", queue)
+            self._may("write", "exchange", dlx)
+
     @_closes_on_error
     def queue_bind(
         self,
@@ -256,6 +285,9 @@ class Channel:
         """queue.bind."""
         if not routing_key and not queue:
             routing_key = self._queue_name("")
+        self._may("write", "queue", self._queue_name(queue))
+        if exchange:
+            self._may("read", "exchange", exchange)
         if exchange == "":
             raise R.default_exchange_op()
         self.vhost.exchange(exchange)  # RabbitMQ names a missing exchange before the queue
@@ -271,9 +303,11 @@ class Channel:
         arguments: dict[str, Any] | None = None,
     ) -> None:
         """queue.unbind."""
+        name = self._queue_name(queue)
+        self._may("write", "queue", name)
         if exchange == "":  # refused before anything else, even for a missing queue
             raise R.default_exchange_op()
-        name = self._queue_name(queue)
+        self._may("read", "exchange", exchange)
         target = self.vhost.queues.get(name)
         if target is None:
             return
@@ -282,11 +316,13 @@ class Channel:
     @_closes_on_error
     def queue_purge(self, queue: str) -> int:
         """queue.purge: how many ready messages were removed."""
+        self._may("read", "queue", self._queue_name(queue))
         return self._queue(queue).purge()
 
     @_closes_on_error
     def queue_delete(self, queue: str, if_unused: bool = False, if_empty: bool = False) -> int:
         """queue.delete: how many ready messages went with it."""
+        self._may("configure", "queue", self._queue_name(queue))
         return self.vhost.delete_queue(
             self.conn, self._queue_name(queue), if_unused=if_unused, if_empty=if_empty
         )
@@ -325,6 +361,7 @@ class Channel:
         tag = consumer_tag or self.broker.generate_name("amq.ctag-")
         if tag in self.consumers:  # before the queue is looked up, as RabbitMQ's channel does
             raise R.reused_consumer_tag(tag)
+        self._may("read", "queue", self._queue_name(queue))
         target = self._queue(queue)
         check_consumer_args(target.name, self.vhost.name, arguments or {})
         if (exclusive and target.consumers) or any(c.exclusive for c in target.consumers):
@@ -405,6 +442,7 @@ class Channel:
     @_closes_on_error
     def basic_get(self, queue: str, no_ack: bool = False) -> GetOk | None:
         """basic.get: one message, or None for get-empty."""
+        self._may("read", "queue", self._queue_name(queue))
         target = self._queue(queue)
         target.touch()
         entry = target.take()
@@ -537,6 +575,8 @@ class Channel:
         try:
             if immediate:
                 raise R.immediate()
+            self._check_size(len(body))
+            self._may("write", "exchange", exchange)
             target = self.vhost.exchanges.get(exchange)
             if target is None:
                 raise R.not_found("exchange", exchange, self.vhost.name)
@@ -547,6 +587,7 @@ class Channel:
                 wire = None
             if props.get("reply_to") == REPLY_QUEUE:  # before the expiration, as RabbitMQ
                 props, wire = self.broker.reply_to.rewrite(self, props), None
+            self._check_user_id(props.get("user_id"))
             if "expiration" in props:
                 check_expiration(props["expiration"])
             extra: tuple[str, ...] = ()
@@ -627,6 +668,19 @@ class Channel:
             self.conn.emit(event(self.number, self.publish_seq))
 
     # -- modes ------------------------------------------------------------------------------
+
+    def _check_size(self, size: int) -> None:
+        limit = self.broker.max_message_size
+        if size > limit:
+            raise R.message_too_large(size, limit, MAX_MESSAGE_SIZE_CAP)
+
+    def _check_user_id(self, claimed: object) -> None:
+        user = self.conn.user
+        if claimed is None or claimed == user or not self.broker.has_user(user):
+            return
+        if "impersonator" in self.broker.permissions.tags.get(user, ()):
+            return
+        raise R.user_id_mismatch(str(claimed), user)
 
     @_closes_on_error
     def confirm_select(self) -> None:

@@ -119,6 +119,32 @@ def not_transactional() -> AMQPChannelError:
     return AMQPChannelError(C.PRECONDITION_FAILED, "channel is not transactional")
 
 
+def access_refused(kind: str, name: str, vhost: str, user: str) -> AMQPChannelError:
+    return AMQPChannelError(
+        C.ACCESS_REFUSED, f"access to {_res(kind, name, vhost)} refused for user '{user}'"
+    )
+
+
+def vhost_access_refused(vhost: str, user: str) -> AMQPConnectionError:
+    return AMQPConnectionError(
+        C.NOT_ALLOWED, f"access to vhost '{vhost}' refused for user '{user}'"
+    )
+
+
+def message_too_large(size: int, limit: int, cap: int) -> AMQPChannelError:
+    configured = "" if limit == cap else "configured "  # RabbitMQ's words, even at the default
+    return AMQPChannelError(
+        C.PRECONDITION_FAILED, f"message size {size} is larger than {configured}max size {limit}"
+    )
+
+
+def user_id_mismatch(claimed: str, actual: str) -> AMQPChannelError:
+    return AMQPChannelError(
+        C.PRECONDITION_FAILED,
+        f"user_id property set to '{claimed}' but authenticated user was '{actual}'",
+    )
+
+
 def vhost_not_found(vhost: str) -> AMQPConnectionError:
     return AMQPConnectionError(C.NOT_ALLOWED, f"vhost {vhost} not found")
 

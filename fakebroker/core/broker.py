@@ -18,15 +18,22 @@ from ._exchange import Exchange
 from ._passwords import DEFAULT_ALGORITHM, check_password
 from ._queue import Queue
 from ._replyto import ReplyTo
+from ._users import Permission, Permissions
 from ._vhost import Vhost
 from .clock import Clock, SystemClock
 from .journal import Journal
-from .message import Message
+from .message import DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_CAP, Message
 
 if TYPE_CHECKING:
     from ..faults import Faults
 
-__all__ = ["DEFAULT_CONSUMER_TIMEOUT", "BindingInfo", "Broker", "QueueInfo"]
+__all__ = [
+    "DEFAULT_CONSUMER_TIMEOUT",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "BindingInfo",
+    "Broker",
+    "QueueInfo",
+]
 
 #: RabbitMQ's default delivery acknowledgement timeout (30 minutes).
 DEFAULT_CONSUMER_TIMEOUT = 1800.0
@@ -80,13 +87,18 @@ class Broker:
         consumer_timeout_tick: float = 60.0,
         seed: int = 0,
         journal_maxlen: int | None = 100_000,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.users: dict[str, str] = dict(users) if users is not None else {"guest": "guest"}
         self._hashes: dict[str, tuple[str, str]] = {}
+        #: Tags and permissions (fakebroker/core/_users.py states the rules).
+        self.permissions = Permissions()
         self.vhosts: dict[str, Vhost] = {}
         self.connections: list[Connection] = []
         self.consumer_timeout = consumer_timeout
+        #: Bodies larger than this are refused at basic.publish (406), as RabbitMQ's setting.
+        self.max_message_size = min(max_message_size, MAX_MESSAGE_SIZE_CAP)
         #: RabbitMQ checks ack timeouts on a 60 s channel tick; 0 checks exactly on time.
         self.consumer_timeout_tick = consumer_timeout_tick
         self.journal = Journal(clock=self.clock.now, maxlen=journal_maxlen)
@@ -127,10 +139,22 @@ class Broker:
         *,
         password_hash: str | None = None,
         hashing_algorithm: str = DEFAULT_ALGORITHM,
+        tags: tuple[str, ...] | list[str] = (),
+        restricted: bool = False,
     ) -> None:
-        """Add or replace a user, by plain password or by RabbitMQ's ``password_hash``."""
+        """Add or replace a user, by plain password or by RabbitMQ's ``password_hash``.
+
+        The user may do anything on every vhost unless ``restricted`` (then
+        only what :meth:`set_permissions` grants, as a user imported from
+        definitions or made by ``rabbitmqctl add_user``).
+        """
         if password is None and password_hash is None:
             raise ValueError("a user needs a password or a password_hash")
+        self.permissions.tags[name] = tuple(tags)
+        if restricted:
+            self.permissions.restrict(name)
+        else:
+            self.permissions.unrestrict(name)
         if password is not None:
             self.users[name] = password
             self._hashes.pop(name, None)
@@ -138,6 +162,30 @@ class Broker:
             assert password_hash is not None
             self.users.pop(name, None)
             self._hashes[name] = (password_hash, hashing_algorithm)
+
+    def delete_user(self, name: str) -> None:
+        """Delete a user (its open connections stay, as on RabbitMQ)."""
+        self.users.pop(name, None)
+        self._hashes.pop(name, None)
+        self.permissions.forget(name)
+
+    def set_permissions(
+        self, user: str, vhost: str, configure: str = ".*", write: str = ".*", read: str = ".*"
+    ) -> None:
+        """Grant ``user`` these regexes on ``vhost`` (the user is then restricted to its grants)."""
+        self.permissions.set(user, vhost, Permission(configure, write, read))
+
+    def clear_permissions(self, user: str, vhost: str) -> None:
+        """Take away ``user``'s permission on ``vhost``."""
+        self.permissions.clear(user, vhost)
+
+    def check_access(self, user: str, vhost: str, access: str, kind: str, name: str) -> None:
+        """Raise RabbitMQ's 403 unless ``user`` may ``access`` the ``kind`` called ``name``."""
+        if not self.has_user(user):
+            return
+        checked = "amq.default" if kind == "exchange" and name == "" else name
+        if not self.permissions.allows(user, vhost, access, checked):
+            raise R.access_refused(kind, checked, vhost, user)
 
     def has_user(self, name: str) -> bool:
         """Whether a user called ``name`` exists (by plain password or hash)."""
@@ -170,6 +218,8 @@ class Broker:
         target = self.vhosts.get(vhost)
         if target is None:
             raise R.vhost_not_found(vhost)
+        if self.has_user(user) and not self.permissions.may_open(user, vhost):
+            raise R.vhost_access_refused(vhost, user)
         conn = Connection(
             broker=self,
             vhost=target,

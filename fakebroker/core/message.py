@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DeclareOk", "GetOk", "Message", "Properties"]
+#: RabbitMQ's default max_message_size: 128 MiB.
+DEFAULT_MAX_MESSAGE_SIZE = 134_217_728
+#: The largest max_message_size RabbitMQ takes (?MAX_MSG_SIZE): 512 MiB.
+MAX_MESSAGE_SIZE_CAP = 536_870_912
+
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "MAX_MESSAGE_SIZE_CAP", "DeclareOk", "GetOk", "Message", "Properties"]
 
 #: AMQP basic properties keyed by pamqp's ``Basic.Properties`` attribute names,
 #: only the ones present (``headers``, ``delivery_mode``, ``priority``, ...).

@@ -537,11 +537,6 @@ def test_two_failures(b: Backend, case: str) -> None:
     b.expect("reply", got, want)
 
 
-@pytest.mark.divergence(
-    "fakebroker does not check basic.publish's user_id property against the connection's "
-    "user; RabbitMQ 3.10.8 refuses a user_id that is not the authenticated user's (406, "
-    "before the expiration is looked at) unless the user has the impersonator tag"
-)
 @pytest.mark.parametrize("expiration", [None, "abc"], ids=["alone", "with_bad_expiration"])
 def test_publish_user_id(b: Backend, expiration: str | None) -> None:
     """basic.publish with another user's user_id: 406, named before a bad expiration."""

@@ -159,6 +159,9 @@ def test_definitions_file(tmp_path: Path) -> None:
     definitions = {
         "vhosts": [{"name": "/"}, {"name": "shop"}],
         "users": [{"name": "bob", "password": "pw", "tags": ["administrator"]}],
+        "permissions": [
+            {"user": "bob", "vhost": "shop", "configure": ".*", "write": ".*", "read": ".*"}
+        ],
         "exchanges": [
             {
                 "name": "orders",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from fakebroker import build_node
 
@@ -19,3 +22,61 @@ def test_export_users_topology_and_hashes() -> None:
     assert queue.durable and queue.args.message_ttl == 60000
     bindings = [(b.source, b.destination, b.routing_key) for b in broker.list_bindings("orders")]
     assert ("orders", "orders.created", "order.*.created") in bindings
+
+
+def _definitions(**extra: object) -> dict[str, object]:
+    return {"vhosts": [{"name": "/"}, {"name": "shop"}], **extra}
+
+
+def test_permissions_are_imported_and_bind_the_users_they_name() -> None:
+    from fakebroker._definitions import apply_definitions as apply_definitions_to
+    from fakebroker.core import AMQPError, Broker
+
+    broker = Broker(users={})
+    apply_definitions_to(
+        broker,
+        _definitions(
+            users=[
+                {"name": "bob", "password": "pw", "tags": "administrator,management"},
+                {"name": "eve", "password": "pw", "tags": []},
+            ],
+            permissions=[
+                {"user": "bob", "vhost": "shop", "configure": "^bob\\.", "write": ".*", "read": ""}
+            ],
+        ),
+    )
+    assert broker.permissions.tags["bob"] == ("administrator", "management")
+    channel = broker.connect(vhost="shop", user="bob").open_channel(1)
+    channel.queue_declare("bob.q")
+    with pytest.raises(AMQPError, match="access to queue 'other' in vhost 'shop' refused"):
+        channel.queue_declare("other")
+    with pytest.raises(AMQPError, match="access to vhost '/' refused for user 'bob'") as no_vhost:
+        broker.connect(vhost="/", user="bob")
+    assert no_vhost.value.code == 530
+    with pytest.raises(AMQPError, match="access to vhost 'shop' refused for user 'eve'"):
+        broker.connect(vhost="shop", user="eve")
+
+
+def test_a_user_locked_out_or_with_an_unknown_hash_is_named_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from fakebroker._definitions import apply_definitions as apply_definitions_to
+    from fakebroker.core import Broker
+
+    users = [
+        {"name": "eve", "password": "pw"},
+        {"name": "old", "password_hash": "abc", "hashing_algorithm": "rabbit_password_hashing_x"},
+    ]
+    with caplog.at_level(logging.WARNING, logger="fakebroker"):
+        apply_definitions_to(Broker(users={}), _definitions(users=users))
+    text = caplog.text
+    assert "user 'eve' has no permissions on any vhost: it cannot open a connection" in text
+    assert "user 'old' has hashing_algorithm 'rabbit_password_hashing_x'" in text
+    assert "it can never log in" in text
+
+
+def test_command_line_users_come_after_and_may_do_anything() -> None:
+    broker = build_node(users=[("app", "secret")], definitions=str(EXAMPLE)).broker
+    assert broker.permissions.of("app") is None  # --user app:secret replaced the imported app
+    broker.connect(vhost="orders", user="app").close()
+    assert broker.permissions.of("guest") is not None  # the export's guest: only "/"

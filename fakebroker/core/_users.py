@@ -1,0 +1,104 @@
+"""Users' tags and permissions, as RabbitMQ's internal auth backend keeps them.
+
+Rules (rabbit_auth_backend_internal, rabbit_access_control, rabbit_channel in 3.10):
+
+- A permission is three regexes per (user, vhost): configure, write, read.
+  A resource is allowed when its name *matches anywhere* in the regex
+  (Erlang's ``re:run``, unanchored); an empty regex means ``^$``.
+- The default exchange is checked under the name ``amq.default``.
+- A user may open a connection to a vhost only if it has a permission entry
+  for that vhost (any entry, even ``^$ ^$ ^$``): else 530 NOT_ALLOWED.
+- Users made through the API or the command line without permissions are
+  *unrestricted* (as if granted ``.* .* .*`` on every vhost): fakebroker's
+  convenience for tests. Giving a user any permission, or importing it from
+  definitions, makes it restricted to exactly what it was granted, as on
+  RabbitMQ.
+- Names the broker does not know as users are internal callers (the
+  definitions loader, the HTTP API acting for an authorised user): not checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["FULL_ACCESS", "Permission", "Permissions"]
+
+#: The three kinds of access, in rabbit_channel's words.
+ACCESS = ("configure", "write", "read")
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern or "^$")
+    except re.error as exc:
+        raise ValueError(f"invalid permission regex {pattern!r}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One user's configure, write and read regexes on one vhost."""
+
+    configure: str = ".*"
+    write: str = ".*"
+    read: str = ".*"
+    _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        compiled = tuple(_compile(p) for p in (self.configure, self.write, self.read))
+        object.__setattr__(self, "_compiled", compiled)
+
+    def allows(self, access: str, name: str) -> bool:
+        """Whether ``access`` ("configure", "write", "read") is granted on ``name``."""
+        return self._compiled[ACCESS.index(access)].search(name) is not None
+
+
+FULL_ACCESS = Permission()
+
+
+class Permissions:
+    """Tags and per-vhost permissions of every user, and the access checks."""
+
+    def __init__(self) -> None:
+        self.tags: dict[str, tuple[str, ...]] = {}
+        #: Only restricted users appear here: user -> vhost -> permission.
+        self._granted: dict[str, dict[str, Permission]] = {}
+
+    def unrestrict(self, user: str) -> None:
+        """Let ``user`` do anything on every vhost (fakebroker's default for API users)."""
+        self._granted.pop(user, None)
+
+    def restrict(self, user: str) -> None:
+        """Make ``user`` restricted to what it is granted (nothing yet, if new)."""
+        self._granted.setdefault(user, {})
+
+    def set(self, user: str, vhost: str, permission: Permission) -> None:
+        """Grant ``permission`` on ``vhost`` (the user becomes restricted)."""
+        self._granted.setdefault(user, {})[vhost] = permission
+
+    def clear(self, user: str, vhost: str) -> None:
+        """Remove the user's permission on ``vhost`` (it stays restricted)."""
+        self._granted.setdefault(user, {}).pop(vhost, None)
+
+    def forget(self, user: str) -> None:
+        """Drop everything known about ``user``."""
+        self._granted.pop(user, None)
+        self.tags.pop(user, None)
+
+    def of(self, user: str) -> dict[str, Permission] | None:
+        """The user's permissions by vhost, or None when it is unrestricted."""
+        granted = self._granted.get(user)
+        return None if granted is None else dict(granted)
+
+    def may_open(self, user: str, vhost: str) -> bool:
+        """Whether ``user`` has any permission entry on ``vhost``."""
+        granted = self._granted.get(user)
+        return granted is None or vhost in granted
+
+    def allows(self, user: str, vhost: str, access: str, name: str) -> bool:
+        """Whether ``user`` may ``access`` the resource ``name`` in ``vhost``."""
+        granted = self._granted.get(user)
+        if granted is None:
+            return True
+        permission = granted.get(vhost)
+        return permission is not None and permission.allows(access, name)
