@@ -64,6 +64,16 @@ def _port(value: str) -> int:
     return port
 
 
+def _size(value: str) -> int:
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if size < 0:
+        raise argparse.ArgumentTypeError(f"cannot be negative: {size}")
+    return size
+
+
 def _vhost(value: str) -> str:
     if not value:
         raise argparse.ArgumentTypeError("a vhost name cannot be empty")
@@ -119,6 +129,28 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --tls-verify-peer: refuse clients without one",
     )
+    limits = serve.add_argument_group("limits (docs/security.md)")
+    limits.add_argument(
+        "--max-message-size",
+        type=_size,
+        default=134_217_728,
+        metavar="BYTES",
+        help="refuse larger bodies with 406, as RabbitMQ's max_message_size (at most 512 MiB)",
+    )
+    limits.add_argument(
+        "--journal-size",
+        type=_size,
+        default=100_000,
+        metavar="ENTRIES",
+        help="events the journal keeps for inspection (0 switches it off)",
+    )
+    limits.add_argument(
+        "--journal-bytes",
+        type=_size,
+        default=64 * 1024 * 1024,
+        metavar="BYTES",
+        help="message bodies the journal alone may keep alive",
+    )
     serve.add_argument("--log-level", choices=LEVELS, default="info", help="what to log")
     serve.add_argument("--log-file", metavar="FILE", help="log here instead of stderr")
     return parser
@@ -153,7 +185,17 @@ def _serve_command(args: argparse.Namespace) -> int:
     _setup_logging(handler, args.log_level)
     users = args.user or None
     try:
-        node = build_node(vhosts=args.vhost, users=users, definitions=args.definitions)
+        node = build_node(
+            vhosts=args.vhost,
+            users=users,
+            definitions=args.definitions,
+            max_message_size=args.max_message_size,
+            journal_maxlen=args.journal_size or None,
+            journal_max_bytes=args.journal_bytes,
+        )
+        if not args.journal_size:
+            with node.locked() as broker:
+                broker.journal.enabled = False
     except (OSError, DefinitionsError) as exc:
         return _usage_error(str(exc))
     try:

@@ -21,6 +21,7 @@ from ._replyto import ReplyTo
 from ._users import Permission, Permissions
 from ._vhost import Vhost
 from .clock import Clock, SystemClock
+from .journal import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_BYTES
 from .journal import Journal
 from .message import DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_CAP, Message
 
@@ -87,6 +88,7 @@ class Broker:
         consumer_timeout_tick: float = 60.0,
         seed: int = 0,
         journal_maxlen: int | None = 100_000,
+        journal_max_bytes: int | None = DEFAULT_JOURNAL_BYTES,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -101,7 +103,9 @@ class Broker:
         self.max_message_size = min(max_message_size, MAX_MESSAGE_SIZE_CAP)
         #: RabbitMQ checks ack timeouts on a 60 s channel tick; 0 checks exactly on time.
         self.consumer_timeout_tick = consumer_timeout_tick
-        self.journal = Journal(clock=self.clock.now, maxlen=journal_maxlen)
+        self.journal = Journal(
+            clock=self.clock.now, maxlen=journal_maxlen, max_bytes=journal_max_bytes
+        )
         self._rng = random.Random(seed)
         self.reply_to = ReplyTo(broker=self)
         self.message_ids = itertools.count(1)

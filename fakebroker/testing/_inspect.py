@@ -172,7 +172,8 @@ class Inspector:
             )
         raise AssertionError(
             f"{what} cannot decide: the broker's journal is incomplete ({why}); "
-            "give the broker a larger journal_maxlen (None: unbounded) or assert sooner"
+            "give the broker a larger journal_maxlen or journal_max_bytes (None: unbounded) "
+            "or assert sooner"
         )
 
     def _report(self, headline: str, criteria: dict[str, Any], found: list[Message]) -> str:

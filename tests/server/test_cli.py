@@ -308,3 +308,27 @@ def test_the_default_port_taken_by_a_rabbitmq_is_one_clear_line() -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "port 5672" in lines[0] and "--port 0" in lines[0]
+
+
+def test_limits_on_the_command_line() -> None:
+    """--max-message-size refuses larger bodies; --journal-size 0 runs without a journal."""
+    server = Served("--port", "0", "--max-message-size", "100", "--journal-size", "0")
+    try:
+        conn = _connect(server.port)
+        ch = conn.channel()
+        ch.queue_declare("limits")
+        ch.basic_publish(amqp.Message(b"x" * 100), "", "limits")
+        ch.basic_publish(amqp.Message(b"x" * 101), "", "limits")
+        with pytest.raises(amqp.exceptions.PreconditionFailed, match="larger than configured max"):
+            ch.basic_qos(0, 1, False)
+        ch = conn.channel()
+        assert ch.queue_declare("limits", passive=True).message_count == 1
+        conn.close()
+    finally:
+        assert server.stop() == 0
+
+
+def test_negative_limits_are_refused() -> None:
+    proc = _run_cli("serve", "--port", "0", "--journal-size", "-1")
+    assert proc.returncode == 2
+    assert "cannot be negative: -1" in proc.stderr
