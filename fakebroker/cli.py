@@ -74,6 +74,48 @@ def _size(value: str) -> int:
     return size
 
 
+_UNITS = {
+    "": 1,
+    "k": 1024,
+    "kib": 1024,
+    "kb": 1000,
+    "m": 1024**2,
+    "mib": 1024**2,
+    "mb": 1000**2,
+    "g": 1024**3,
+    "gib": 1024**3,
+    "gb": 1000**3,
+}
+
+
+def _physical_memory() -> int:
+    import os
+
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def _watermark(value: str) -> int:
+    """RabbitMQ's relative (a fraction of RAM) or absolute (bytes, information units) forms."""
+    text = value.strip()
+    if "." in text:
+        try:
+            fraction = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a fraction of RAM: {value!r}") from None
+        if not 0 < fraction <= 1:
+            raise argparse.ArgumentTypeError(f"a fraction of RAM is in (0, 1], not {fraction}")
+        return max(1, int(_physical_memory() * fraction))
+    digits = text.rstrip("kKmMgGiIbB")
+    unit = _UNITS.get(text[len(digits) :].lower())
+    if not digits.isdigit() or unit is None:
+        raise argparse.ArgumentTypeError(
+            f"not an amount of memory: {value!r} (bytes, or with kB/MB/GB or KiB/MiB/GiB)"
+        )
+    if int(digits) == 0:
+        raise argparse.ArgumentTypeError("the watermark must be above 0")
+    return int(digits) * unit
+
+
 def _vhost(value: str) -> str:
     if not value:
         raise argparse.ArgumentTypeError("a vhost name cannot be empty")
@@ -138,6 +180,14 @@ def _parser() -> argparse.ArgumentParser:
         help="refuse larger bodies with 406, as RabbitMQ's max_message_size (at most 512 MiB)",
     )
     limits.add_argument(
+        "--memory-high-watermark",
+        type=_watermark,
+        metavar="FRACTION|BYTES",
+        help="raise the memory alarm (publishers blocked) when the message bodies held reach "
+        "this: a fraction of RAM (0.4) or an amount (512MiB, 2GB), as RabbitMQ's "
+        "vm_memory_high_watermark.relative/.absolute (default: off)",
+    )
+    limits.add_argument(
         "--journal-size",
         type=_size,
         default=100_000,
@@ -192,6 +242,7 @@ def _serve_command(args: argparse.Namespace) -> int:
             max_message_size=args.max_message_size,
             journal_maxlen=args.journal_size or None,
             journal_max_bytes=args.journal_bytes,
+            memory_high_watermark=args.memory_high_watermark,
         )
         if not args.journal_size:
             with node.locked() as broker:

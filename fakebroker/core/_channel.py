@@ -138,6 +138,10 @@ class Channel:
             if queue.consumers and not queue.deleted:
                 queue.dispatch()
 
+    def unacked_bytes(self) -> int:
+        """Body bytes of the messages delivered on this channel and not yet settled."""
+        return sum(len(p.entry.msg.body) for p in self.unacked.values())
+
     def _close_by_server(self, error: AMQPError) -> None:
         self.teardown()
         self.conn.emit(ChannelClosed(self.number, error))

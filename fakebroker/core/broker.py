@@ -15,6 +15,7 @@ from . import _lifecycle
 from . import _replies as R
 from ._connection import Connection
 from ._exchange import Exchange
+from ._memory import MemoryWatermark
 from ._passwords import DEFAULT_ALGORITHM, check_password
 from ._queue import Queue
 from ._replyto import ReplyTo
@@ -90,6 +91,7 @@ class Broker:
         journal_maxlen: int | None = 100_000,
         journal_max_bytes: int | None = DEFAULT_JOURNAL_BYTES,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        memory_high_watermark: int | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.users: dict[str, str] = dict(users) if users is not None else {"guest": "guest"}
@@ -115,6 +117,10 @@ class Broker:
         self._faults: Faults | None = None
         for name in vhosts:
             self.add_vhost(name)
+        #: RabbitMQ's vm_memory_high_watermark over the bytes held (core/_memory.py); None: off.
+        self.memory: MemoryWatermark | None = None
+        if memory_high_watermark is not None:
+            self.memory = MemoryWatermark(broker=self, limit=memory_high_watermark)
 
     # -- configuration ----------------------------------------------------------------------
 

@@ -10,7 +10,14 @@ DEFAULT_MAX_MESSAGE_SIZE = 134_217_728
 #: The largest max_message_size RabbitMQ takes (?MAX_MSG_SIZE): 512 MiB.
 MAX_MESSAGE_SIZE_CAP = 536_870_912
 
-__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "MAX_MESSAGE_SIZE_CAP", "DeclareOk", "GetOk", "Message", "Properties"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "MAX_MESSAGE_SIZE_CAP",
+    "DeclareOk",
+    "GetOk",
+    "Message",
+    "Properties",
+]
 
 #: AMQP basic properties keyed by pamqp's ``Basic.Properties`` attribute names,
 #: only the ones present (``headers``, ``delivery_mode``, ``priority``, ...).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
 import re
@@ -10,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -332,3 +335,42 @@ def test_negative_limits_are_refused() -> None:
     proc = _run_cli("serve", "--port", "0", "--journal-size", "-1")
     assert proc.returncode == 2
     assert "cannot be negative: -1" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1000", 1000), ("2kB", 2000), ("2KiB", 2048), ("3MiB", 3 * 1024**2), ("1GB", 10**9)],
+)
+def test_memory_watermark_amounts_read_as_rabbitmq_reads_them(value: str, expected: int) -> None:
+    from fakebroker.cli import _watermark
+
+    assert _watermark(value) == expected
+
+
+def test_a_relative_watermark_is_a_fraction_of_ram() -> None:
+    from fakebroker.cli import _physical_memory, _watermark
+
+    assert _watermark("0.4") == int(_physical_memory() * 0.4)
+    for bad in ("1.5", "0.0", "lots", "0", "12XB"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _watermark(bad)
+
+
+def test_serve_blocks_publishers_at_the_watermark() -> None:
+    server = Served("--port", "0", "--memory-high-watermark", "1000")
+    try:
+        conn = _connect(server.port)
+        ch = conn.channel()
+        ch.queue_declare("wm")
+        ch.basic_publish(amqp.Message(b"x" * 1000), "", "wm")
+        deadline = time.monotonic() + TIMEOUT
+        blocked: list[str] = []
+        conn.on_blocked = blocked.append
+        while not blocked and time.monotonic() < deadline:  # the monitor looks every 2.5 s
+            ch.basic_publish(amqp.Message(b"y"), "", "nowhere")
+            with contextlib.suppress(socket.timeout):
+                conn.drain_events(timeout=0.5)
+        assert blocked  # py-amqp does not pass the reason on ("low on memory" on the wire)
+        conn.collect()
+    finally:
+        assert server.stop() == 0
