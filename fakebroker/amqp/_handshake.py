@@ -102,7 +102,7 @@ def _text(value: Any) -> str | None:
 
 def _plain(response: bytes) -> tuple[str, str] | None:
     parts = response.split(b"\x00")
-    if len(parts) != 3:
+    if len(parts) != 3 or parts[0]:  # RabbitMQ takes no authzid: "\0user\0password" only
         return None
     user, password = _text(parts[1]), _text(parts[2])
     if user is None or password is None:
