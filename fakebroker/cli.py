@@ -64,6 +64,10 @@ def _port(value: str) -> int:
     return port
 
 
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name for name in (part.strip() for part in value.split(",")) if name)
+
+
 def _size(value: str) -> int:
     try:
         size = int(value)
@@ -171,6 +175,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --tls-verify-peer: refuse clients without one",
     )
+    serve.add_argument(
+        "--loopback-users",
+        type=_names,
+        default=("guest",),
+        metavar="NAMES",
+        help="users who may log in only from loopback, comma-separated ('' for none), as "
+        "RabbitMQ's loopback_users",
+    )
     limits = serve.add_argument_group("limits (docs/security.md)")
     limits.add_argument(
         "--max-message-size",
@@ -243,7 +255,9 @@ def _serve_command(args: argparse.Namespace) -> int:
             journal_maxlen=args.journal_size or None,
             journal_max_bytes=args.journal_bytes,
             memory_high_watermark=args.memory_high_watermark,
+            loopback_users=args.loopback_users,
         )
+        _warn_about_remote_guest(node, args.host, args.loopback_users)
         if not args.journal_size:
             with node.locked() as broker:
                 broker.journal.enabled = False
@@ -313,6 +327,19 @@ def _url(
         "no user's password is known (the definitions hold hashes): add --user NAME:PASSWORD"
     )
     return amqp_url(host=host, port=port, user=None, vhost=vhost, scheme=scheme)
+
+
+def _warn_about_remote_guest(node: Node, host: str, loopback_users: tuple[str, ...]) -> None:
+    from .core import is_loopback
+
+    with node.locked() as broker:
+        guest = broker.has_user("guest")
+    if guest and "guest" not in loopback_users and not is_loopback(f"{host}:0"):
+        logging.getLogger("fakebroker").warning(
+            "user 'guest' (password 'guest') may log in from other machines: --host %s "
+            "listens beyond loopback and --loopback-users does not name guest",
+            host,
+        )
 
 
 def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:

@@ -358,7 +358,9 @@ class Engine(ChannelsMixin):
         login = H.credentials(method.mechanism, method.response)
         if login is None:
             raise ProtocolError(403, f"{method.mechanism} login refused: cannot read response")
-        if not self.broker.authenticate(*login):
+        if not self.broker.authenticate(*login) or not self.broker.may_log_in_from(
+            login[0], self.peer
+        ):  # RabbitMQ: "user 'guest' can only connect via localhost", the same 403 on the wire
             raise _LoginRefused(method.mechanism, tell="authentication_failure_close" in caps)
         self._login = (login[0], dict(method.client_properties or {}), caps)
         channel_max, frame_max, heartbeat = self._offer

@@ -13,7 +13,7 @@ from . import events
 from ._channel import Channel
 from ._connection import Connection
 from ._passwords import ALGORITHMS as HASHING_ALGORITHMS
-from ._users import Permission
+from ._users import Permission, is_loopback
 from .broker import DEFAULT_CONSUMER_TIMEOUT, BindingInfo, Broker, QueueInfo
 from .clock import Clock, SystemClock, Timer, VirtualClock
 from .errors import AMQPChannelError, AMQPConnectionError, AMQPError, ReplyCode, Scope
@@ -45,4 +45,5 @@ __all__ = [
     "Timer",
     "VirtualClock",
     "events",
+    "is_loopback",
 ]

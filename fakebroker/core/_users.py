@@ -19,10 +19,11 @@ Rules (rabbit_auth_backend_internal, rabbit_access_control, rabbit_channel in 3.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["FULL_ACCESS", "Permission", "Permissions"]
+__all__ = ["FULL_ACCESS", "Permission", "Permissions", "is_loopback"]
 
 #: The three kinds of access, in rabbit_channel's words.
 ACCESS = ("configure", "write", "read")
@@ -102,3 +103,20 @@ class Permissions:
             return True
         permission = granted.get(vhost)
         return permission is not None and permission.allows(access, name)
+
+
+def is_loopback(peer: str) -> bool:
+    """Whether ``peer`` ("host:port", "[v6]:port") is a loopback address, as rabbit_net sees it.
+
+    A peer that is not an IP address (the in-process pipe) is local by definition.
+    """
+    host = peer.rsplit(":", 1)[0] if peer.count(":") == 1 else peer
+    if host.startswith("["):
+        host = host[1 : host.find("]")]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback

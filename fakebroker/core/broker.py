@@ -19,7 +19,7 @@ from ._memory import MemoryWatermark
 from ._passwords import DEFAULT_ALGORITHM, check_password
 from ._queue import Queue
 from ._replyto import ReplyTo
-from ._users import Permission, Permissions
+from ._users import Permission, Permissions, is_loopback
 from ._vhost import Vhost
 from .clock import Clock, SystemClock
 from .journal import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_BYTES
@@ -92,6 +92,7 @@ class Broker:
         journal_max_bytes: int | None = DEFAULT_JOURNAL_BYTES,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         memory_high_watermark: int | None = None,
+        loopback_users: tuple[str, ...] = ("guest",),
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.users: dict[str, str] = dict(users) if users is not None else {"guest": "guest"}
@@ -117,6 +118,8 @@ class Broker:
         self._faults: Faults | None = None
         for name in vhosts:
             self.add_vhost(name)
+        #: Users who may log in only from a loopback address (RabbitMQ's loopback_users).
+        self.loopback_users = tuple(loopback_users)
         #: RabbitMQ's vm_memory_high_watermark over the bytes held (core/_memory.py); None: off.
         self.memory: MemoryWatermark | None = None
         if memory_high_watermark is not None:
@@ -196,6 +199,10 @@ class Broker:
         checked = "amq.default" if kind == "exchange" and name == "" else name
         if not self.permissions.allows(user, vhost, access, checked):
             raise R.access_refused(kind, checked, vhost, user)
+
+    def may_log_in_from(self, user: str, peer: str) -> bool:
+        """RabbitMQ's loopback_users rule: ``user`` from ``peer`` ("host:port")."""
+        return user not in self.loopback_users or is_loopback(peer)
 
     def has_user(self, name: str) -> bool:
         """Whether a user called ``name`` exists (by plain password or hash)."""

@@ -30,6 +30,7 @@ class Served:
 
     def __init__(self, *args: str) -> None:
         self.signalled = False
+        self.stderr = ""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fakebroker", "serve", *args],
             cwd=ROOT,
@@ -60,6 +61,8 @@ class Served:
                 self.proc.kill()
                 self.proc.wait(TIMEOUT)
             assert self.proc.stdout is not None and self.proc.stderr is not None
+            if not self.proc.stderr.closed:
+                self.stderr = self.proc.stderr.read()
             self.proc.stdout.close()
             self.proc.stderr.close()
 
@@ -374,3 +377,12 @@ def test_serve_blocks_publishers_at_the_watermark() -> None:
         conn.collect()
     finally:
         assert server.stop() == 0
+
+
+def test_guest_beyond_loopback_is_warned_about() -> None:
+    server = Served("--host", "0.0.0.0", "--port", "0", "--loopback-users", "")
+    try:
+        assert server.url.startswith("amqp://guest:guest@127.0.0.1:")  # a URL one can dial
+    finally:
+        assert server.stop() == 0
+    assert "user 'guest' (password 'guest') may log in from other machines" in server.stderr
