@@ -40,6 +40,8 @@ class Connection:
         self.outbox: deque[Event] = deque()
         self.wakeup: Callable[[], None] | None = None
         self.closed = False
+        #: Set by a front whose socket buffer is full (see :meth:`pause_deliveries`).
+        self.deliveries_paused = False
 
     def emit(self, event: Event) -> None:
         """Queue asynchronous output for the client."""
@@ -56,6 +58,33 @@ class Connection:
         channel = Channel(connection=self, number=number)
         self.channels[number] = channel
         return channel
+
+    def pause_deliveries(self) -> None:
+        """The client reads too slowly: hold deliveries in their queues (RabbitMQ's credit flow).
+
+        A front calls this when its write buffer passes its high-water mark, so
+        that what the server buffers for a slow reader stays bounded; messages
+        stay ready in their queues for the connection's other consumers, or
+        until :meth:`resume_deliveries`.
+        """
+        self.deliveries_paused = True
+        for channel in self.channels.values():
+            for consumer in channel.consumers.values():
+                consumer.paused = True
+
+    def resume_deliveries(self) -> None:
+        """The socket drained: deliver again."""
+        if not self.deliveries_paused:
+            return
+        self.deliveries_paused = False
+        queues = []
+        for channel in self.channels.values():
+            for consumer in channel.consumers.values():
+                consumer.paused = False
+                queues.append(consumer.queue)
+        for queue in dict.fromkeys(queues):
+            if not queue.deleted:
+                queue.dispatch()
 
     def close(self) -> None:
         """connection.close from the client, or the transport lost."""

@@ -48,6 +48,7 @@ class Consumer:
         "channel",
         "exclusive",
         "no_ack",
+        "paused",
         "prefetch",
         "priority",
         "queue",
@@ -74,11 +75,15 @@ class Consumer:
         self.prefetch = prefetch
         self.unacked = 0
         self.arguments = arguments
+        #: The connection's socket is full (credit flow): no deliveries until it drains.
+        self.paused = channel.conn.deliveries_paused
         priority = arguments.get("x-priority", 0)
         self.priority = priority if isinstance(priority, int) else 0
 
     def has_room(self) -> bool:
         """Whether qos and flow allow one more delivery."""
+        if self.paused:
+            return False
         ch = self.channel
         if self.no_ack:
             return True
