@@ -99,9 +99,7 @@ async def _channel_worker(
 
 async def _soak(url: str, args: argparse.Namespace) -> Tally:
     tally = Tally()
-    connections = [
-        await aio_pika.connect(url, heartbeat=0) for _ in range(args.connections)
-    ]
+    connections = [await aio_pika.connect(url, heartbeat=0) for _ in range(args.connections)]
     stop = time.monotonic() + args.seconds
     workers = [
         _channel_worker(conn, tally, args, stop)
@@ -131,9 +129,7 @@ def _serve() -> tuple[subprocess.Popen[str], str]:
 
 def _row(name: str, tally: Tally, rss: tuple[int, int], seconds: float) -> dict[str, object]:
     lost = len(tally.confirmed_ids - set(tally.received))
-    unexpected = sum(n - 1 for n in tally.received.values()) + len(
-        set(tally.received) - tally.sent
-    )
+    unexpected = sum(n - 1 for n in tally.received.values()) + len(set(tally.received) - tally.sent)
     lat = sorted(tally.latencies) or [0.0]
     return {
         "backend": name,
@@ -185,7 +181,7 @@ def _write(args: argparse.Namespace, rows: list[dict[str, object]]) -> None:
         f"## Soak, {stamp}: {args.connections} connections x {args.channels} channels, "
         f"{args.rate:g} msg/s each, {args.size} B bodies, {args.seconds:g} s\n\n"
         "| backend | published | confirmed | delivered | lost | unexpected | confirmed/s "
-        "| p50 ms | p99 ms | RSS start MiB | RSS end MiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| p50 ms | p99 ms | RSS start MiB | RSS end MiB |\n" + "|---" * 11 + "|\n"
     )
     lines = [
         f"| {r['backend']} | {r['published']:,} | {r['confirmed']:,} | {r['delivered']:,} "
