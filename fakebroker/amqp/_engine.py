@@ -208,6 +208,24 @@ class Engine(ChannelsMixin):
         for frame in content_frames(channel, message.wire, message.body, self.frame_max):
             self._write(frame)
 
+    def _send_confirm(self, channel: int, delivery_tag: int, multiple: bool, ack: bool) -> None:
+        """basic.ack or basic.nack for a publish, journaled as ``confirmed``."""
+        if ack:
+            self._send(channel, C.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))
+        else:
+            nack = C.Basic.Nack(delivery_tag=delivery_tag, multiple=multiple, requeue=False)
+            self._send(channel, nack)
+        conn = self.connection
+        if conn is not None:
+            self.broker.journal.record(
+                "confirmed",
+                conn.vhost.name,
+                channel=channel,
+                delivery_tag=delivery_tag,
+                multiple=multiple,
+                ack=ack,
+            )
+
     def _set_timer(self, delay: float | None, callback: Callable[[], None]) -> None:
         if self._timer is not None:
             self._timer.cancel()

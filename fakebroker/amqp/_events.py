@@ -60,13 +60,12 @@ def _return(eng: Engine, ev: Any) -> None:
 
 def _confirm_ack(eng: Engine, ev: Any) -> None:
     if eng._live(ev.channel) and not F.on_confirm(eng, ev):
-        eng._send(ev.channel, C.Basic.Ack(delivery_tag=ev.delivery_tag, multiple=ev.multiple))
+        eng._send_confirm(ev.channel, ev.delivery_tag, ev.multiple, ack=True)
 
 
 def _confirm_nack(eng: Engine, ev: Any) -> None:
     if eng._live(ev.channel):
-        method = C.Basic.Nack(delivery_tag=ev.delivery_tag, multiple=ev.multiple, requeue=False)
-        eng._send(ev.channel, method)
+        eng._send_confirm(ev.channel, ev.delivery_tag, ev.multiple, ack=False)
 
 
 def _cancelled(eng: Engine, ev: Any) -> None:

@@ -18,7 +18,7 @@ from pamqp import commands as C
 
 from fakebroker.core import AMQPChannelError, AMQPConnectionError, Message, Timer
 from fakebroker.core import events as E
-from fakebroker.faults import Hit, Rule
+from fakebroker.core.faultpoints import Action, Decision, Hit, Point
 
 from ._wire import FRAME_METHOD, Frame
 
@@ -32,21 +32,23 @@ __all__ = ["Shaper"]
 # -- asking the plan ----------------------------------------------------------------------------
 
 
-def fire(eng: Engine, point: str, **fields: Any) -> Rule | None:
-    """The first rule that fires at ``point`` (None, cheaply, when none waits there)."""
-    faults = eng._faults
-    if not faults.armed(point):
-        return None
+def _hit(eng: Engine, point: Point, **fields: Any) -> Hit:
     conn = eng.connection
-    hit = Hit(
+    return Hit(
         point=point,
         connection=eng.name,
         connection_name=str(eng._login[1].get("connection_name") or ""),
         vhost=conn.vhost.name if conn is not None else "/",
         **fields,
     )
-    fired = faults.fire(hit)
-    return fired[0] if fired else None
+
+
+def fire(eng: Engine, point: Point, **fields: Any) -> Decision | None:
+    """The fault to apply at ``point`` (None, cheaply, when none waits there)."""
+    faults = eng._faults
+    if not faults.armed(point):
+        return None
+    return faults.fire(_hit(eng, point, **fields))
 
 
 def method_fields(method: base.Frame) -> dict[str, Any]:
@@ -69,7 +71,7 @@ def drop(eng: Engine) -> None:
     eng._notify()
 
 
-def stall(eng: Engine, rule: Rule) -> None:
+def stall(eng: Engine, rule: Decision) -> None:
     """Stop reading and writing (and heartbeats) for ``rule.delay`` seconds, or for good."""
     eng._frozen = True
     if eng._heartbeats is not None:
@@ -89,7 +91,7 @@ def _unstall(eng: Engine) -> None:
     eng._notify()
 
 
-def close_connection(eng: Engine, rule: Rule) -> None:
+def close_connection(eng: Engine, rule: Decision) -> None:
     """connection.close ``rule.code`` from the server (the core connection is gone)."""
     conn = eng.connection
     if conn is None or conn.closed:
@@ -98,13 +100,13 @@ def close_connection(eng: Engine, rule: Rule) -> None:
     conn.emit(E.ConnectionClosed(AMQPConnectionError(rule.code or 320, rule.text or "")))
 
 
-def apply(eng: Engine, rule: Rule) -> bool:
+def apply(eng: Engine, rule: Decision) -> bool:
     """Carry out a connection-level action; False if the point must go on as usual."""
-    if rule.action == "drop":
+    if rule.action is Action.DROP:
         drop(eng)
-    elif rule.action == "stall":
+    elif rule.action is Action.STALL:
         stall(eng, rule)
-    elif rule.action == "close_connection":
+    elif rule.action is Action.CLOSE_CONNECTION:
         close_connection(eng, rule)
     else:
         return False
@@ -116,64 +118,55 @@ def apply(eng: Engine, rule: Rule) -> bool:
 
 def on_open(eng: Engine) -> None:
     """connection_opening: a refused connection is reset before anything is read."""
-    rule = fire(eng, "connection_opening")
+    rule = fire(eng, Point.CONNECTION_OPENING)
     if rule is not None:
         drop(eng)
 
 
-def cut_input(eng: Engine, data: bytes) -> tuple[bytes, bytes, Rule | None]:
+def cut_input(eng: Engine, data: bytes) -> tuple[bytes, bytes, Decision | None]:
     """bytes_received: ``data`` split where a byte-count rule fires, and the rule."""
-    faults = eng._faults
-    if not faults.armed("bytes_received"):
+    rule = fire(eng, Point.BYTES_RECEIVED, received=eng._bytes_in, size=len(data))
+    if rule is None or rule.cut is None:
         return data, b"", None
-    start = eng._bytes_in
-    for rule in faults.rules:
-        limit = rule.bytes
-        if limit is None or rule.point != "bytes_received":
-            continue
-        if not start < limit <= start + len(data):
-            continue
-        if fire(eng, "bytes_received", received=start) is rule:
-            return data[: limit - start], data[limit - start :], rule
-    return data, b"", None
+    return data[: rule.cut], data[rule.cut :], rule
 
 
 def on_frame(eng: Engine, frame: Frame) -> bool:
     """frame_received; True when a fault took the frame."""
-    if not eng._faults.armed("frame_received"):
+    if not eng._faults.armed(Point.FRAME_RECEIVED):
         return False
     fields: dict[str, Any] = {"channel": frame.channel}
     if frame.type == FRAME_METHOD and len(frame.payload) >= 4:
         fields["method"] = _method_name(frame.payload)
-    rule = fire(eng, "frame_received", **fields)
-    if rule is not None and rule.action == "stall":
+    rule = fire(eng, Point.FRAME_RECEIVED, **fields)
+    if rule is not None and rule.action is Action.STALL:
         eng._held = frame  # handled when the stall ends
     return rule is not None and apply(eng, rule)
 
 
 def on_content_header(eng: Engine, number: int, command: Command | None) -> bool:
     """content_header_received (mid-publish); True when a fault took over."""
-    if command is None or not eng._faults.armed("content_header_received"):
+    if command is None or not eng._faults.armed(Point.CONTENT_HEADER_RECEIVED):
         return False
-    rule = fire(eng, "content_header_received", channel=number, **method_fields(command.method))
+    rule = fire(eng, Point.CONTENT_HEADER_RECEIVED, channel=number, **method_fields(command.method))
     return rule is not None and apply(eng, rule)
 
 
 def on_command(eng: Engine, number: int, chan: _Chan, command: Command) -> bool:
     """method_received; True when a fault handled the command instead of the core."""
-    if not eng._faults.armed("method_received"):
+    if not eng._faults.armed(Point.METHOD_RECEIVED):
         return False
     method = command.method
-    rule = fire(eng, "method_received", channel=number, **method_fields(method))
+    rule = fire(eng, Point.METHOD_RECEIVED, channel=number, **method_fields(method))
     if rule is None:
         return False
-    if rule.action == "close_channel":
+    if rule.action is Action.CLOSE_CHANNEL:
         chan.core.teardown()
         raise AMQPChannelError(rule.code or 406, rule.text or "fault injected")
-    if rule.action == "return" and isinstance(method, C.Basic.Publish):
+    if rule.action is Action.RETURN and isinstance(method, C.Basic.Publish):
         _fake_return(eng, number, chan, command)
         return True
-    if rule.action == "stall":
+    if rule.action is Action.STALL:
         stall(eng, rule)  # handled now, but nothing leaves or is read until the stall ends
         return False
     return apply(eng, rule)
@@ -184,11 +177,11 @@ def after_command(eng: Engine, number: int, chan: _Chan, command: Command) -> bo
     method = command.method
     if not isinstance(method, C.Basic.Publish):
         return False
-    if chan.core.confirm and eng._faults.armed("confirm_sending"):
+    if chan.core.confirm and eng._faults.armed(Point.CONFIRM_SENDING):
         eng._confirm_info[number, chan.core.publish_seq] = (method.exchange, method.routing_key)
-    if not eng._faults.armed("message_routed"):
+    if not eng._faults.armed(Point.MESSAGE_ROUTED):
         return False
-    rule = fire(eng, "message_routed", channel=number, **method_fields(method))
+    rule = fire(eng, Point.MESSAGE_ROUTED, channel=number, **method_fields(method))
     return rule is not None and apply(eng, rule)
 
 
@@ -219,12 +212,12 @@ def _method_name(payload: bytes) -> str | None:
 def on_confirm(eng: Engine, ev: E.ConfirmAck) -> bool:
     """confirm_sending; True when a fault took the confirm (nack, delay, withhold)."""
     info = eng._confirm_info.pop((ev.channel, ev.delivery_tag), None)
-    if not eng._faults.armed("confirm_sending"):
+    if not eng._faults.armed(Point.CONFIRM_SENDING):
         return False
     exchange, routing_key = info if info is not None else (None, None)
     rule = fire(
         eng,
-        "confirm_sending",
+        Point.CONFIRM_SENDING,
         channel=ev.channel,
         method="basic.ack",
         exchange=exchange,
@@ -232,32 +225,31 @@ def on_confirm(eng: Engine, ev: E.ConfirmAck) -> bool:
     )
     if rule is None:
         return False
-    if rule.action == "nack":
-        nack = C.Basic.Nack(delivery_tag=ev.delivery_tag, multiple=ev.multiple, requeue=False)
-        eng._send(ev.channel, nack)
-    elif rule.action == "delay":
+    if rule.action is Action.NACK:
+        eng._send_confirm(ev.channel, ev.delivery_tag, ev.multiple, ack=False)
+    elif rule.action is Action.DELAY:
         eng.broker.clock.call_later(rule.delay or 0.0, lambda: _late_confirm(eng, ev))
-    elif rule.action == "drop":
+    elif rule.action is Action.DROP:
         drop(eng)
     return True
 
 
 def _late_confirm(eng: Engine, ev: E.ConfirmAck) -> None:
     if eng._live(ev.channel) and not eng._frozen:
-        eng._send(ev.channel, C.Basic.Ack(delivery_tag=ev.delivery_tag, multiple=ev.multiple))
+        eng._send_confirm(ev.channel, ev.delivery_tag, ev.multiple, ack=True)
         eng._notify()
 
 
-def delivery_fault(eng: Engine, ev: E.Deliver) -> Rule | None:
+def delivery_fault(eng: Engine, ev: E.Deliver) -> Decision | None:
     """delivery_sending: the rule to apply once the delivery has been written."""
-    if not eng._faults.armed("delivery_sending"):
+    if not eng._faults.armed(Point.DELIVERY_SENDING):
         return None
     chan = eng._channels.get(ev.channel)
     consumer = chan.core.consumers.get(ev.consumer_tag) if chan is not None else None
     unacked = sum(len(c.core.unacked) for c in eng._channels.values())
     return fire(
         eng,
-        "delivery_sending",
+        Point.DELIVERY_SENDING,
         channel=ev.channel,
         method="basic.deliver",
         exchange=ev.exchange,
@@ -267,14 +259,14 @@ def delivery_fault(eng: Engine, ev: E.Deliver) -> Rule | None:
     )
 
 
-def after_delivery(eng: Engine, ev: E.Deliver, rule: Rule) -> None:
+def after_delivery(eng: Engine, ev: E.Deliver, rule: Decision) -> None:
     """Apply a delivery_sending rule after the delivery went out."""
     chan = eng._channels.get(ev.channel)
     consumer = chan.core.consumers.get(ev.consumer_tag) if chan is not None else None
-    if rule.action == "cancel" and consumer is not None and chan is not None:
+    if rule.action is Action.CANCEL and consumer is not None and chan is not None:
         consumer.queue.remove_consumer(consumer)
         chan.core.cancel_by_server(consumer)
-    elif rule.action == "duplicate" and consumer is not None and not consumer.queue.deleted:
+    elif rule.action is Action.DUPLICATE and consumer is not None and not consumer.queue.deleted:
         consumer.queue.enqueue(ev.message)
     else:
         apply(eng, rule)
@@ -312,23 +304,16 @@ class Shaper:
 def shape(eng: Engine, chunks: list[bytes]) -> list[bytes]:
     """frame_sending: the chunks that may leave now; the rest wait on the clock."""
     shaper = eng._shaper
-    rules: list[Rule] = []
-    if chunks and eng._faults.armed("frame_sending"):
-        conn = eng.connection
-        hit = Hit(
-            point="frame_sending",
-            connection=eng.name,
-            connection_name=str(eng._login[1].get("connection_name") or ""),
-            vhost=conn.vhost.name if conn is not None else "/",
-        )
-        rules = eng._faults.fire(hit)
+    rules: tuple[Decision, ...] = ()
+    if chunks and eng._faults.armed(Point.FRAME_SENDING):
+        rules = eng._faults.fire_all(_hit(eng, Point.FRAME_SENDING))
     if not rules and (shaper is None or not shaper.held):
         return chunks
     if shaper is None:
         shaper = eng._shaper = Shaper()
     clock = eng.broker.clock
-    delay = sum(r.delay or 0.0 for r in rules if r.action == "latency")
-    rates = [r.rate for r in rules if r.action == "bandwidth" and r.rate]
+    delay = sum(r.delay or 0.0 for r in rules if r.action is Action.LATENCY)
+    rates = [r.rate for r in rules if r.action is Action.BANDWIDTH and r.rate]
     shaper.push(chunks, clock.now(), delay, min(rates) if rates else None)
     out = shaper.ready(clock.now())
     if shaper.held and shaper.timer is None:

@@ -22,22 +22,14 @@ from typing import TYPE_CHECKING
 from .events import Unblocked
 
 if TYPE_CHECKING:
-    from ..faults import Faults
     from ._queue import Queue
     from ._vhost import Vhost
     from .broker import Broker
 
-__all__ = ["SHUTDOWN_TEXT", "clear_alarm", "make_faults", "raise_alarm", "restart"]
+__all__ = ["SHUTDOWN_TEXT", "clear_alarm", "raise_alarm", "restart"]
 
 #: The reply text RabbitMQ gives clients when it shuts down.
 SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
-
-
-def make_faults(broker: Broker) -> Faults:
-    """The broker's fault plan (``fakebroker.faults.Faults``), empty."""
-    from ..faults import Faults
-
-    return Faults(broker=broker)
 
 
 def restart(broker: Broker) -> None:
