@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from .events import Unblocked
 
 if TYPE_CHECKING:
-    from ._queue import Queue
     from ._vhost import Vhost
     from .broker import Broker
 
@@ -45,26 +44,12 @@ def restart(broker: Broker) -> None:
 def _restart_vhost(vhost: Vhost) -> None:
     for queue in list(vhost.queues.values()):
         if queue.durable:
-            _keep_persistent(queue)
+            queue.keep_persistent()
         else:
             vhost.delete_queue_object(queue, reason="restart")
     for exchange in list(vhost.exchanges.values()):
         if not exchange.durable and not exchange.deleted:
-            vhost._drop_exchange(exchange)
-
-
-def _keep_persistent(queue: Queue) -> None:
-    journal = queue.vhost.broker.journal
-    queue.ready_bytes = 0
-    for entry in queue.store.drain():
-        if entry.msg.persistent:
-            queue.store.push(entry)
-            queue.ready_bytes += len(entry.msg.body)
-        else:
-            journal.record(
-                "deleted", queue.vhost.name, queue=queue.name, msg=entry.msg, reason="restart"
-            )
-    queue._arm_ttl()
+            vhost.drop_exchange(exchange)
 
 
 def raise_alarm(broker: Broker, resource: str) -> None:
