@@ -36,7 +36,7 @@ def instructions(args: list[str], *, cwd: Path, env: dict[str, str], timeout: fl
         "valgrind",
         "--tool=callgrind",
         f"--callgrind-out-file={os.devnull}",
-        os.path.realpath(sys.executable),
+        _interpreter(),
         *args,
     ]
     proc = subprocess.run(
@@ -47,6 +47,18 @@ def instructions(args: list[str], *, cwd: Path, env: dict[str, str], timeout: fl
         tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
         raise RuntimeError(f"callgrind run failed (exit {proc.returncode}): {tail[0][:200]}")
     return int(found.group(1))
+
+
+def _interpreter() -> str:
+    """``sys.executable`` if it is a binary (a venv's symlink keeps the venv), else its target.
+
+    A venv's ``python`` is a symlink whose own path tells the interpreter to
+    use the venv's site-packages: resolving it would lose them.  A pyenv shim
+    is a shell script valgrind cannot trace into the interpreter: resolve it.
+    """
+    with open(os.path.realpath(sys.executable), "rb") as binary:
+        is_elf = binary.read(4) == b"\x7fELF"
+    return sys.executable if is_elf else os.path.realpath(sys.executable)
 
 
 def marginal(

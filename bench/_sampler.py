@@ -52,7 +52,7 @@ class Sampler:
         me = threading.get_ident()
         while not self._stop.wait(self.interval):
             names = {t.ident: t.name for t in threading.enumerate()}
-            for ident, frame in sys._current_frames().items():
+            for ident, frame in sys._current_frames().items():  # noqa: SLF001 - the stdlib's API
                 if ident == me:
                     continue
                 name = names.get(ident, str(ident))

@@ -36,14 +36,13 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import _lock
 from .core import Broker, VirtualClock
+from .faults import Faults
 
 if TYPE_CHECKING:
     from ssl import SSLContext
 
     from .core import Clock
-    from .faults import Faults
     from .fronts import Server
     from .fronts._pipe import Pipe
 
@@ -89,7 +88,7 @@ class Node:
         self.name = name
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        _lock.adopt(broker, self.lock, self.changed)
+        self._faults = _install_faults(broker, self.lock)
         self._pipes: weakref.WeakSet[Pipe] = weakref.WeakSet()
         self._listeners: list[Listener] = []
         self._drivers: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
@@ -125,7 +124,7 @@ class Node:
     @property
     def faults(self) -> Faults:
         """The broker's fault plan (docs/faults.md); its methods lock the node themselves."""
-        return self.broker.faults
+        return self._faults
 
     def advance(self, seconds: float) -> int:
         """Move a virtual clock forward, running every timer due; how many ran."""
@@ -228,6 +227,15 @@ class Node:
         for listener in reversed(self.listeners):
             listener.close()
         self.close_clients()
+
+
+def _install_faults(broker: Broker, lock: threading.RLock) -> Faults:
+    """The broker's fault plan, on the node's lock (a plan it already had is kept)."""
+    faults = broker.faults
+    if isinstance(faults, Faults):
+        faults.lock = lock
+        return faults
+    return Faults(broker=broker, lock=lock).install()
 
 
 # -- the registry of named nodes ------------------------------------------------------------

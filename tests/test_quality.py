@@ -83,3 +83,55 @@ def test_public_names_are_exported_and_private_modules_hidden(module: str) -> No
     for name in exported:
         assert hasattr(mod, name), f"{module}.__all__ names missing {name}"
         assert not name.startswith("_") or name == "__version__"
+
+
+def test_no_module_reads_another_modules_private_attributes() -> None:
+    """ruff's SLF001 is selected, ignored only under tests/, and package code is clean."""
+    import tomllib
+
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
+    assert "SLF" in lint["select"]
+    assert {k for k, v in lint["per-file-ignores"].items() if "SLF" in v} == {"tests/**"}
+    if shutil.which("ruff") is None:
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    result = _run("ruff", "check", "--select", "SLF", "fakebroker", "taskpost")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _all_imports(path: Path, package: str) -> list[str]:
+    """Absolute names of every import in ``path`` (relative ones resolved within ``package``)."""
+    tree = ast.parse(path.read_text(), str(path))
+    parts = [package, *path.relative_to(ROOT / package).with_suffix("").parts]
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = parts[: len(parts) - node.level]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            names.append(module)
+    return names
+
+
+def test_the_core_never_imports_faults_nor_a_front() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "fakebroker" / "core").rglob("*.py"))
+        for name in _all_imports(path, "fakebroker")
+        if name.startswith(("fakebroker.faults", "fakebroker.fronts", "fakebroker.amqp"))
+        or name in {"fakebroker", "fakebroker._node"}
+    ]
+    assert offenders == []
+
+
+def test_the_engine_never_imports_faults() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "fakebroker" / "amqp").rglob("*.py"))
+        for name in _all_imports(path, "fakebroker")
+        if name.startswith(("fakebroker.faults", "fakebroker.fronts"))
+    ]
+    assert offenders == []

@@ -7,7 +7,9 @@ A front feeds the client's bytes to :meth:`Engine.receive_data`, sends what
 
 from __future__ import annotations
 
-from ._engine import Engine, State
+from ._engine import Engine, Login
 from ._errors import ProtocolError
+from ._log import LogSink
+from ._state import State
 
-__all__ = ["Engine", "ProtocolError", "State"]
+__all__ = ["Engine", "LogSink", "Login", "ProtocolError", "State"]

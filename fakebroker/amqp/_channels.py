@@ -11,7 +11,9 @@ Rules (RabbitMQ 3.10, texts verbatim):
 - methods only a server sends, and connection methods on a channel, are 503
   ``unimplemented method``;
 - a channel error from the core closes the channel; a connection error
-  propagates to the engine.
+  propagates to the engine;
+- the channel-level fault decisions (close_channel, return) are carried out
+  here; connection-level ones go to ``Engine.apply``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import TYPE_CHECKING
 from pamqp import base
 from pamqp import commands as C
 
-from fakebroker.core import AMQPChannelError, AMQPError, Channel, Connection, Message
+from fakebroker.core import AMQPChannelError, AMQPError, Channel
+from fakebroker.core.faultpoints import Action, Decision, Point
 
 from . import _faults as F
 from ._codec import decode_method
@@ -30,10 +33,13 @@ from ._dispatch import HANDLERS, Reply
 from ._errors import ProtocolError, channel_error, command_invalid, octets, unexpected_frame
 from ._wire import FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, Frame
 
-__all__ = ["ChannelsMixin"]
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["Channels", "OpenChannel", "class_and_method"]
 
 
-class _Chan:
+class OpenChannel:
     """The engine's side of one channel."""
 
     __slots__ = ("assembler", "closing", "core")
@@ -48,34 +54,55 @@ def _ids(method: base.Frame) -> tuple[int, int]:
     return method.index >> 16, method.index & 0xFFFF
 
 
-def _kw(method: base.Frame) -> dict[str, int]:
+def class_and_method(method: base.Frame) -> dict[str, int]:
+    """``class_id`` and ``method_id`` of ``method``, as error keywords."""
     class_id, method_id = _ids(method)
     return {"class_id": class_id, "method_id": method_id}
 
 
 def _misplaced(method: base.Frame) -> ProtocolError:
     if isinstance(method, C.Channel.Open):
-        return channel_error("second 'channel.open' seen", **_kw(method))
-    return command_invalid("unimplemented method", **_kw(method))
+        return channel_error("second 'channel.open' seen", **class_and_method(method))
+    return command_invalid("unimplemented method", **class_and_method(method))
 
 
-class ChannelsMixin:
-    """The channel half of :class:`~fakebroker.amqp.Engine`."""
+class Channels:
+    """The open channels of one connection; part of an :class:`~fakebroker.amqp.Engine`."""
 
-    connection: Connection | None
-    channel_max: int
-    _channels: dict[int, _Chan]
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+        self._open: dict[int, OpenChannel] = {}
+        #: Exchange and routing key of each confirm a confirm_sending rule may match.
+        self._confirm_info: dict[tuple[int, int], tuple[str, str]] = {}
 
-    if TYPE_CHECKING:  # provided by the Engine this mixin is part of
+    # -- lookups --------------------------------------------------------------------------
 
-        def _send(self, channel: int, method: base.Frame) -> None: ...
+    def get(self, number: int) -> OpenChannel | None:
+        """The channel ``number`` if it is open (closing included)."""
+        return self._open.get(number)
 
-        def _send_content(
-            self, channel: int, method: base.Frame | bytes, message: Message
-        ) -> None: ...
+    def live(self, number: int) -> bool:
+        """Whether channel ``number`` is open and not closing."""
+        chan = self._open.get(number)
+        return chan is not None and not chan.closing
 
-    def _on_channel_frame(self, frame: Frame) -> None:
-        chan = self._channels.get(frame.channel)
+    def unacked(self) -> int:
+        """Unacknowledged deliveries over every channel."""
+        return sum(len(c.core.unacked) for c in self._open.values())
+
+    def clear(self) -> None:
+        """Forget every channel (the core connection is going)."""
+        self._open.clear()
+
+    def confirm_target(self, number: int, tag: int) -> tuple[str, str] | None:
+        """Take the exchange and routing key recorded for confirm ``tag``, if any."""
+        return self._confirm_info.pop((number, tag), None)
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def on_frame(self, frame: Frame) -> None:
+        """A frame on channel ``frame.channel`` of a running connection."""
+        chan = self._open.get(frame.channel)
         if frame.type == FRAME_HEARTBEAT:
             raise unexpected_frame(octets(frame.type, frame.payload))
         if chan is None:
@@ -86,23 +113,30 @@ class ChannelsMixin:
         if command is not None:
             self._on_command(frame.channel, chan, command)
         elif frame.type == FRAME_HEADER:
-            F.on_content_header(self, frame.channel, chan.assembler.pending)  # type: ignore[arg-type]
+            pending = chan.assembler.pending
+            if pending is not None:
+                decision = F.at_content_header(self._engine, frame.channel, pending.method)
+                if decision is not None:
+                    self._engine.apply(decision)
 
     def _on_unopened(self, frame: Frame) -> None:
         if frame.type != FRAME_METHOD:
             raise channel_error("expected 'channel.open'")
         method = decode_method(frame.payload)
         if not isinstance(method, C.Channel.Open):
-            raise channel_error("expected 'channel.open'", **_kw(method))
-        if self.channel_max and len(self._channels) >= self.channel_max:
+            raise channel_error("expected 'channel.open'", **class_and_method(method))
+        eng = self._engine
+        channel_max = eng.channel_max
+        if channel_max and len(self._open) >= channel_max:
             raise ProtocolError(
                 530,
-                f"number of channels opened ({len(self._channels)}) has reached the "
-                f"negotiated channel_max ({self.channel_max})",
+                f"number of channels opened ({len(self._open)}) has reached the "
+                f"negotiated channel_max ({channel_max})",
             )
-        assert self.connection is not None
-        self._channels[frame.channel] = _Chan(self.connection.open_channel(frame.channel))
-        self._send(frame.channel, C.Channel.OpenOk())
+        conn = eng.connection
+        assert conn is not None
+        self._open[frame.channel] = OpenChannel(conn.open_channel(frame.channel))
+        eng.out.send(frame.channel, C.Channel.OpenOk())
 
     def _on_closing_channel(self, number: int, frame: Frame) -> None:
         if frame.type != FRAME_METHOD:
@@ -113,57 +147,101 @@ class ChannelsMixin:
         if isinstance(method, C.Channel.Close):
             # Answered, but the channel stays closing until the client's
             # close-ok for the server's close arrives (RabbitMQ 3.10).
-            self._send(number, C.Channel.CloseOk())
+            self._engine.out.send(number, C.Channel.CloseOk())
         elif isinstance(method, C.Channel.CloseOk):
-            del self._channels[number]
+            del self._open[number]
 
-    def _on_command(self, number: int, chan: _Chan, command: Command) -> None:
+    # -- commands -------------------------------------------------------------------------
+
+    def _on_command(self, number: int, chan: OpenChannel, command: Command) -> None:
         method = command.method
         try:
-            if F.on_command(self, number, chan, command):  # type: ignore[arg-type]
+            decision = F.at_command(self._engine, number, method)
+            if decision is not None and self._apply_at_command(number, chan, command, decision):
                 return
             reply = self._run(number, chan, command)
         except AMQPError as error:
             error.class_id, error.method_id = _ids(method)
             if not isinstance(error, AMQPChannelError):
                 raise
-            self._close_channel(number, error)
+            self.close(number, error)
+            self._engine.log.channel_error(number, method.name.lower(), error)
             return
-        if not F.after_command(self, number, chan, command):  # type: ignore[arg-type]
-            self._send_reply(number, reply)
+        if isinstance(method, C.Basic.Publish) and self._after_publish(number, chan, method):
+            return
+        self._send_reply(number, reply)
 
-    def _run(self, number: int, chan: _Chan, command: Command) -> Reply:
+    def _apply_at_command(
+        self, number: int, chan: OpenChannel, command: Command, decision: Decision
+    ) -> bool:
+        """Carry out a method_received fault; True when it took the command."""
+        if decision.action is Action.CLOSE_CHANNEL:
+            chan.core.teardown()
+            raise AMQPChannelError(decision.code or 406, decision.text or "fault injected")
+        if decision.action is Action.RETURN and isinstance(command.method, C.Basic.Publish):
+            self._publish(chan, command, command.method, unroutable=True)
+            return True
+        if decision.action is Action.STALL:
+            # handled now, but nothing leaves or is read until the stall ends
+            self._engine.apply(decision)
+            return False
+        return self._engine.apply(decision)
+
+    def _after_publish(self, number: int, chan: OpenChannel, method: C.Basic.Publish) -> bool:
+        """message_routed; True when a fault ended the connection."""
+        eng = self._engine
+        if chan.core.confirm and eng.faults.armed(Point.CONFIRM_SENDING):
+            self._confirm_info[number, chan.core.publish_seq] = (
+                method.exchange,
+                method.routing_key,
+            )
+        decision = F.at_routed(eng, number, method)
+        return decision is not None and eng.apply(decision)
+
+    def _run(self, number: int, chan: OpenChannel, command: Command) -> Reply:
         method = command.method
         if isinstance(method, C.Channel.Close):
             chan.core.close()
-            del self._channels[number]
+            del self._open[number]
             return C.Channel.CloseOk()
         if type(method) is C.Basic.Publish:
-            chan.core.basic_publish(
-                method.exchange,
-                method.routing_key,
-                command.body or b"",
-                command.properties or {},
-                method.mandatory,
-                method.immediate,
-                wire=_header_for_wire(command),
-            )
+            self._publish(chan, command, method)
             return None
         handler = HANDLERS.get(type(method))
         if handler is None:
             raise _misplaced(method)
         return handler(chan.core, method)
 
+    def _publish(
+        self,
+        chan: OpenChannel,
+        command: Command,
+        method: C.Basic.Publish,
+        *,
+        unroutable: bool = False,
+    ) -> None:
+        chan.core.basic_publish(
+            method.exchange,
+            method.routing_key,
+            command.body or b"",
+            command.properties or {},
+            method.mandatory,
+            method.immediate,
+            wire=_header_for_wire(command),
+            unroutable=unroutable,
+        )
+
     def _send_reply(self, number: int, reply: Reply) -> None:
         if reply is None:
             return
         if isinstance(reply, tuple):
-            self._send_content(number, *reply)
+            self._engine.out.send_content(number, *reply)
         else:
-            self._send(number, reply)
+            self._engine.out.send(number, reply)
 
-    def _close_channel(self, number: int, error: AMQPError) -> None:
-        chan = self._channels.get(number)
+    def close(self, number: int, error: AMQPError) -> None:
+        """Send channel.close for ``error``; the channel ignores all but close / close-ok."""
+        chan = self._open.get(number)
         if chan is None or chan.closing:
             return
         chan.closing = True
@@ -173,7 +251,7 @@ class ChannelsMixin:
             class_id=error.class_id,
             method_id=error.method_id,
         )
-        self._send(number, close)
+        self._engine.out.send(number, close)
 
 
 def _header_for_wire(command: Command) -> bytes | None:

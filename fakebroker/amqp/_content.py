@@ -59,14 +59,14 @@ class Assembler:
         handler = _TRANSITIONS.get((self.state, frame.type), _wrong_frame)
         return handler(self, frame)
 
-    def _ids(self) -> dict[str, int]:
+    def ids(self) -> dict[str, int]:
         method = self.pending.method if self.pending else None
         if method is None:
             return {}
         index = method.index
         return {"class_id": index >> 16, "method_id": index & 0xFFFF}
 
-    def _complete(self) -> Command:
+    def complete(self) -> Command:
         command = self.pending
         assert command is not None
         command.body = b"".join(self.chunks)
@@ -88,14 +88,14 @@ def _on_header(asm: Assembler, frame: Frame) -> Command | None:
     if class_id != 60:
         raise unexpected_frame(
             f"expected content header for class 60, got one for class {class_id} instead",
-            **asm._ids(),
+            **asm.ids(),
         )
     assert asm.pending is not None
     asm.pending.properties = decode_properties(frame.payload[12:])
     asm.pending.header = frame.payload
     asm.remaining = body_size
     if body_size == 0:
-        return asm._complete()
+        return asm.complete()
     asm.state = _State.BODY
     return None
 
@@ -105,12 +105,12 @@ def _on_body(asm: Assembler, frame: Frame) -> Command | None:
     asm.remaining -= len(frame.payload)
     # Overshooting body_size leaves RabbitMQ waiting for a body that never
     # completes; the next other frame is then 505.
-    return asm._complete() if asm.remaining == 0 else None
+    return asm.complete() if asm.remaining == 0 else None
 
 
 def _not_body(asm: Assembler) -> ProtocolError:
     return unexpected_frame(
-        "expected content body, got non content body frame instead", **asm._ids()
+        "expected content body, got non content body frame instead", **asm.ids()
     )
 
 
@@ -120,7 +120,7 @@ def _wrong_frame(asm: Assembler, frame: Frame) -> Command | None:
     if asm.state is _State.HEADER:
         raise unexpected_frame(
             "expected content header for class 60, got non content header frame instead",
-            **asm._ids(),
+            **asm.ids(),
         )
     raise _not_body(asm)
 

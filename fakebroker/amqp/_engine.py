@@ -1,15 +1,11 @@
 """The per-connection AMQP 0-9-1 engine: bytes in, core calls, bytes out (sans-I/O).
 
-Connection states and what each accepts (``_HANDSHAKE`` is the table for the
-first three):
-
-    HEADER   8 bytes of protocol header         -> START (or header back + CLOSED)
-    START    connection.start-ok on channel 0    -> TUNE
-    TUNE     connection.tune-ok                  -> OPEN
-    OPEN     connection.open                     -> RUNNING
-    RUNNING  everything                          -> CLOSING / CLOSED
-    CLOSING  server sent connection.close: only close / close-ok count -> CLOSED
-    DYING    pre-open failure: input ignored, socket dropped after 3 s -> CLOSED
+The connection's states, flags and transitions are in ``_state.py``; the
+channels (``_channels.Channels``), the pending output (``_output.Output``)
+and the connection's log lines (``_log.ConnectionLog``) are parts the
+engine is composed of.  Fault points ask the plan through ``_faults.py``
+and get decisions back; the engine applies connection-level ones
+(:meth:`Engine.apply`).
 
 Rules (RabbitMQ 3.10):
 - an error before connection.open is answered with silence and a 3 s delay,
@@ -26,50 +22,51 @@ Rules (RabbitMQ 3.10):
 from __future__ import annotations
 
 import contextlib
-import enum
-import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from pamqp import base
 from pamqp import commands as C
 
-from fakebroker.core import AMQPError, Broker, Connection, Message, Timer
-from fakebroker.core.events import Blocked
+from fakebroker.core import AMQPConnectionError, AMQPError, Broker, Clock, Connection, Timer
+from fakebroker.core.events import Blocked, ConnectionClosed
+from fakebroker.core.faultpoints import Action, Decision, FaultHooks, Point
 
 from . import _faults as F
 from . import _handshake as H
-from ._channels import ChannelsMixin, _Chan, _kw
-from ._codec import HEARTBEAT_FRAME, content_frames, decode_method, encode_method, header_payload
+from ._channels import Channels, class_and_method
+from ._codec import HEARTBEAT_FRAME, decode_method
 from ._errors import ProtocolError, channel_error, command_invalid, octets, unexpected_frame
 from ._events import send_event
 from ._faults import Shaper
 from ._heartbeat import Heartbeats
+from ._log import ConnectionLog, LogSink, default_sink
+from ._output import Output
+from ._state import Machine, State, Transition
 from ._wire import FRAME_HEARTBEAT, FRAME_METHOD, Frame, FrameReader
 
 __all__ = ["Engine"]
 
 INTERNAL_ERROR_TEXT = "INTERNAL_ERROR"
-#: fakebroker's own failures (a bug: the client gets 541 INTERNAL_ERROR) are logged here.
-LOG = logging.getLogger("fakebroker.amqp")
 _PUBLISH_ID = (C.Basic.Publish.index).to_bytes(4, "big")
 
 
-class State(enum.Enum):
-    """Where a connection is in its life."""
+@dataclass(frozen=True, slots=True)
+class Login:
+    """Who logged in at start-ok, and what the client said about itself."""
 
-    HEADER = "header"
-    START = "start"
-    TUNE = "tune"
-    OPEN = "open"
-    RUNNING = "running"
-    CLOSING = "closing"
-    DYING = "dying"
-    CLOSED = "closed"
+    user: str = ""
+    client_properties: dict[str, Any] = field(default_factory=dict)
+    capabilities: frozenset[str] = frozenset()
 
 
-class Engine(ChannelsMixin):
-    """One client connection, sans-I/O: see docs/architecture.md ("The engine API")."""
+class Engine:
+    """One client connection, sans-I/O: see docs/architecture.md ("The engine API").
+
+    The front uses what :class:`fakebroker.fronts.ProtocolEngine` declares;
+    the other public members are for the engine's own parts.
+    """
 
     def __init__(
         self,
@@ -83,36 +80,37 @@ class Engine(ChannelsMixin):
         handshake_timeout: float = 10.0,
         silent_close_delay: float = 3.0,
         closing_timeout: float = 30.0,
+        log: LogSink | None = None,
     ) -> None:
         self.broker = broker
+        self.clock: Clock = broker.clock
         self.peer, self.local = peer, local
         self.wakeup: Callable[[], None] | None = None
         self.connection: Connection | None = None
-        self.state = State.HEADER
-        self.frame_max = H.FRAME_MIN_SIZE
+        #: The front asked to hold deliveries (see :meth:`pause_output`).
+        self.output_paused = False
+        self.machine = Machine()
+        self.channels = Channels(engine=self)
+        self.out = Output()
+        self.log = ConnectionLog(sink=log if log is not None else default_sink(), name=self.name)
         self.channel_max = channel_max
         self.heartbeat = 0
+        self.login = Login()
+        #: The fault plan the engine asks at its fault points.
+        self.faults: FaultHooks = broker.faults
+        #: True when a fault asks the front to reset the transport (abort, not close).
+        self.reset_requested = False
+        self.bytes_in = 0
+        self.busy = False
         self._offer = (channel_max, frame_max, heartbeat)
         self._delays = (silent_close_delay, closing_timeout)
         self._reader = FrameReader(frame_max=H.FRAME_MIN_SIZE)
-        self._out: list[bytes] = []
-        self._bytes_in = self._bytes_out = 0
-        self._channels: dict[int, _Chan] = {}
-        self._busy = False
-        self._stalled = False
-        self._login: tuple[str, dict[str, Any], frozenset[str]] = ("", {}, frozenset())
         self._heartbeats: Heartbeats | None = None
-        self._timer: Timer | None = broker.clock.call_later(handshake_timeout, self._on_deadline)
-        # fault injection (_faults.py) and resource alarms
-        self._faults = broker.faults
-        #: True when a fault asks the front to reset the transport (abort, not close).
-        self.reset_requested = False
-        self._frozen = False
-        self._held: Frame | None = None
-        self._blocked_sent = False
         self._shaper: Shaper | None = None
-        self._confirm_info: dict[tuple[int, int], tuple[str, str]] = {}
-        F.on_open(self)
+        self._timer: Timer | None = self.clock.call_later(handshake_timeout, self._on_deadline)
+        self.log.accepted()
+        if F.ask(self, Point.CONNECTION_OPENING) is not None:
+            self.drop()  # refused: reset before anything is read
 
     # -- the front's API --------------------------------------------------------------------
 
@@ -122,52 +120,204 @@ class Engine(ChannelsMixin):
         return f"{self.peer} -> {self.local}"
 
     @property
+    def state(self) -> State:
+        """Where the connection is in its life (``_state.State``)."""
+        return self.machine.state
+
+    @property
     def closed(self) -> bool:
         """True once the connection is over: flush :meth:`data_to_send`, then close."""
-        return self.state is State.CLOSED
+        return self.machine.closed
+
+    @property
+    def frame_max(self) -> int:
+        """The negotiated frame_max (4096 before tune-ok)."""
+        return self.out.frame_max
 
     def receive_data(self, data: bytes) -> None:
         """Bytes from the client; ``b""`` means it closed its side."""
-        if self.state is State.CLOSED:
+        machine = self.machine
+        if machine.closed:
             return
         if not data:
-            self._finish()
+            self._lost()
             return
-        data, rest, cut = F.cut_input(self, data)
-        self._bytes_in += len(data)
-        if self.state is State.DYING or self._stalled:
+        cut = F.at_bytes(self, data)
+        rest = b""
+        if cut is not None and cut.cut is not None:
+            data, rest = data[: cut.cut], data[cut.cut :]
+        self.bytes_in += len(data)
+        if not machine.takes_bytes:
             return
-        self._busy = True
+        self.busy = True
         try:
             self._reader.feed(data)
             self._guarded(self._process)
         finally:
-            self._busy = False
+            self.busy = False
         self._guarded(self._drain)
-        if cut is not None and F.apply(self, cut) and self._frozen:
+        if cut is not None and self.apply(cut) and machine.stalled:
             self._reader.feed(rest)
 
     def data_to_send(self) -> bytes:
         """Every pending output byte (possibly ``b""``)."""
-        if not self._busy:
+        if not self.busy:
             self._guarded(self._drain)
-        if self._frozen:
+        if not self.machine.writes:
             return b""
-        chunks = F.shape(self, self._out)
-        self._out = []
+        chunks = self.out.take()
+        decisions = F.at_frames_sending(self) if chunks else ()
+        if decisions or (self._shaper is not None and self._shaper.held):
+            chunks = self._shape(chunks, decisions)
         return b"".join(chunks)
 
     def connection_lost(self) -> None:
         """The transport died: tear the core connection down."""
-        self._finish()
+        self._lost()
 
     def close_forced(self, text: str) -> None:
         """Operator close: 320 CONNECTION_FORCED if open, else just drop."""
-        if self.connection is not None and self.state is State.RUNNING:
+        if self.connection is not None and self.machine.running:
             self.connection.close_forced(text)
         else:
             self._finish()
-        self._notify()
+        self.notify()
+
+    def pause_output(self) -> None:
+        """The front's write buffer is full: the core holds deliveries (credit flow)."""
+        self.output_paused = True
+        if self.connection is not None:
+            self.connection.pause_deliveries()
+
+    def resume_output(self) -> None:
+        """The front's write buffer drained: deliveries resume."""
+        self.output_paused = False
+        if self.connection is not None:
+            self.connection.resume_deliveries()
+        self.notify()
+
+    # -- for the engine's parts -----------------------------------------------------------
+
+    @property
+    def client_name(self) -> str:
+        """The ``connection_name`` the client gave, or ``""``."""
+        return str(self.login.client_properties.get("connection_name") or "")
+
+    def capable(self, capability: str) -> bool:
+        """Whether the client announced ``capability``."""
+        return capability in self.login.capabilities
+
+    def notify(self) -> None:
+        """Tell the front that output is pending (outside :meth:`receive_data`)."""
+        if self.wakeup is not None and not self.busy and (self.out or self.closed):
+            self.wakeup()
+
+    def send_confirm(self, channel: int, delivery_tag: int, multiple: bool, ack: bool) -> None:
+        """basic.ack or basic.nack for a publish, journaled as ``confirmed``."""
+        if ack:
+            self.out.send(channel, C.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))
+        else:
+            nack = C.Basic.Nack(delivery_tag=delivery_tag, multiple=multiple, requeue=False)
+            self.out.send(channel, nack)
+        conn = self.connection
+        if conn is not None:
+            self.broker.journal.record(
+                "confirmed",
+                conn.vhost.name,
+                channel=channel,
+                delivery_tag=delivery_tag,
+                multiple=multiple,
+                ack=ack,
+            )
+
+    def close_connection(self, error: AMQPError, *, reset: bool = False) -> None:
+        """connection.close for ``error`` (core connection torn down); ``reset``: then drop."""
+        self._send_connection_close(error)
+        self._teardown_core()
+        if reset:
+            self.drop()  # the close frame leaves, then the transport is reset
+        else:
+            self._start_closing(self._delays[1])
+
+    def resume(self) -> None:
+        """Go on reading after an alarm cleared or a stall ended."""
+        busy, self.busy = self.busy, True
+        try:
+            self._guarded(self._process)
+        finally:
+            self.busy = busy
+
+    # -- fault decisions ------------------------------------------------------------------
+
+    def apply(self, decision: Decision, frame: Frame | None = None) -> bool:
+        """Carry out a connection-level decision; False if the point goes on as usual."""
+        action = self._CONNECTION_ACTIONS.get(decision.action)
+        if action is None:
+            return False
+        action(self, decision, frame)
+        return True
+
+    def drop(self) -> None:
+        """Reset the transport: the front aborts it; the core connection goes as if lost."""
+        self.reset_requested = True
+        self._finish()
+        self.notify()
+
+    def _stall(self, decision: Decision, frame: Frame | None) -> None:
+        """Stop reading and writing (and heartbeats) for ``decision.delay`` s, or for good."""
+        self.machine.stall(frame)
+        if self._heartbeats is not None:
+            self._heartbeats.cancel()
+            self._heartbeats = None
+        if decision.delay is not None:
+            self.clock.call_later(decision.delay, self._unstall)
+
+    def _unstall(self) -> None:
+        if not self.machine.unstall():
+            return
+        if self.heartbeat:
+            self._start_heartbeats(self.heartbeat)
+        self.resume()
+        self.notify()
+
+    def _close_by_fault(self, decision: Decision, frame: Frame | None) -> None:
+        """connection.close ``decision.code`` from the server (the core connection goes)."""
+        conn = self.connection
+        if conn is None or conn.closed:
+            return
+        conn.teardown()
+        error = AMQPConnectionError(decision.code or 320, decision.text or "")
+        conn.emit(ConnectionClosed(error))
+
+    def _drop_by_fault(self, decision: Decision, frame: Frame | None) -> None:
+        self.drop()
+
+    #: Connection-level fault actions (the channel and event layers apply the others).
+    _CONNECTION_ACTIONS: ClassVar[dict[Action, Callable[[Engine, Decision, Frame | None], None]]]
+    _CONNECTION_ACTIONS = {
+        Action.DROP: _drop_by_fault,
+        Action.STALL: _stall,
+        Action.CLOSE_CONNECTION: _close_by_fault,
+    }
+
+    def _shape(self, chunks: list[bytes], decisions: tuple[Decision, ...]) -> list[bytes]:
+        """frame_sending: the chunks that may leave now; the rest wait on the clock."""
+        shaper = self._shaper
+        if shaper is None:
+            shaper = self._shaper = Shaper()
+        now = self.clock.now()
+        shaper.push(chunks, now, decisions)
+        out = shaper.ready(now)
+        release = shaper.next_release()
+        if release is not None and shaper.timer is None:
+            shaper.timer = self.clock.call_at(release, self._release)
+        return out
+
+    def _release(self) -> None:
+        if self._shaper is not None:
+            self._shaper.timer = None
+        if self.wakeup is not None and not self.busy:
+            self.wakeup()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -175,85 +325,77 @@ class Engine(ChannelsMixin):
         try:
             step()
         except Exception:
-            LOG.exception("internal error on connection %s", self.name)
+            self.log.internal_error()
             self._internal_error()
 
     def _internal_error(self) -> None:
-        if self.state in (State.CLOSED, State.DYING, State.CLOSING):
+        if self.machine.winding_down:
             self._finish()
             return
         close = C.Connection.Close(
             reply_code=541, reply_text=INTERNAL_ERROR_TEXT, class_id=0, method_id=0
         )
-        self._send(0, close)
+        self.out.send(0, close)
         self._teardown_core()
         self._start_closing(self._delays[1])
-
-    def _notify(self) -> None:
-        if self.wakeup is not None and not self._busy and (self._out or self.closed):
-            self.wakeup()
-
-    def _write(self, data: bytes) -> None:
-        self._out.append(data)
-        self._bytes_out += len(data)
-
-    def _send(self, channel: int, method: base.Frame) -> None:
-        self._write(encode_method(channel, method))
-
-    def _send_content(self, channel: int, method: base.Frame | bytes, message: Message) -> None:
-        """A content-bearing method (a pamqp method or its encoded frame), header and body."""
-        if not isinstance(message.wire, bytes):
-            message.wire = header_payload(len(message.body), message.properties)
-        self._write(method if isinstance(method, bytes) else encode_method(channel, method))
-        for frame in content_frames(channel, message.wire, message.body, self.frame_max):
-            self._write(frame)
 
     def _set_timer(self, delay: float | None, callback: Callable[[], None]) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = None if delay is None else self.broker.clock.call_later(delay, callback)
+        self._timer = None if delay is None else self.clock.call_later(delay, callback)
 
     def _teardown_core(self) -> None:
         conn = self.connection
-        self._channels.clear()
+        self.channels.clear()
         if conn is not None:
             conn.wakeup = None
             conn.close()
 
     def _finish(self) -> None:
-        if self.state is State.CLOSED:
+        if not self.machine.end():
             return
-        self.state = State.CLOSED
         self._set_timer(None, self._finish)
         if self._heartbeats is not None:
             self._heartbeats.cancel()
         with contextlib.suppress(Exception):
             self._teardown_core()
 
+    def _lost(self) -> None:
+        """EOF or a dead transport: RabbitMQ warns when the client had said anything."""
+        if not self.machine.closed and self.bytes_in and not self.machine.winding_down:
+            self.log.lost()
+        self._finish()
+
     def _finish_later(self) -> None:
         self._finish()
-        self._notify()
+        self.notify()
+
+    def _closed_after_close(self) -> None:
+        """The close handshake is over (close-ok either way)."""
+        self.log.closing()
+        self._finish()
 
     def _die(self) -> None:
         """Pre-open failure: RabbitMQ waits 3 s, then drops the socket."""
-        self.state = State.DYING
+        self.machine.move(Transition.FAILED_SILENTLY)
         self._set_timer(self._delays[0], self._finish_later)
 
     def _start_closing(self, timeout: float) -> None:
-        self.state = State.CLOSING
+        self.machine.move(Transition.CLOSE_SENT)
         self._set_timer(timeout, self._finish_later)
 
     def _on_deadline(self) -> None:
         """Handshake timeout."""
         self._timer = None
-        if self.state in (State.HEADER, State.START, State.TUNE, State.OPEN):
+        if self.machine.state in (State.HEADER, State.START, State.TUNE, State.OPEN):
             self._finish_later()
 
     # -- input ------------------------------------------------------------------------------
 
     def _process(self) -> None:
-        while self.state not in (State.CLOSED, State.DYING) and not (self._stalled or self._frozen):
-            if self.state is State.HEADER:
+        machine = self.machine
+        while machine.reads:
+            if machine.state is State.HEADER:
                 header = self._reader.take(8)
                 if header is None:
                     return
@@ -262,73 +404,66 @@ class Engine(ChannelsMixin):
             try:
                 frame = self._next_frame()
             except ProtocolError as error:
-                self._stalled = self._reader.broken
+                if self._reader.broken:
+                    machine.break_input()
                 self._fail(error)
                 continue
             if frame is None or self._hold_publish(frame):
                 return
-            if not F.on_frame(self, frame):
+            decision = F.at_frame(self, frame)
+            if decision is None or not self.apply(decision, frame):
                 self._on_frame(frame)
             self._drain()
 
     def _next_frame(self) -> Frame | None:
-        frame, self._held = self._held, None
+        frame = self.machine.next_held()
         return frame if frame is not None else self._reader.next_frame()
 
     def _hold_publish(self, frame: Frame) -> bool:
         """A resource alarm: stop reading at a basic.publish (connection.blocked once)."""
-        if not self.broker.alarms or self.state is not State.RUNNING:
+        if not self.broker.alarms or not self.machine.running:
             return False
         if frame.type != FRAME_METHOD or frame.payload[:4] != _PUBLISH_ID:
             return False
-        self._held = frame
-        if not self._blocked_sent:
-            self._blocked_sent = True
+        if self.machine.hold_for_alarm(frame):
             # RabbitMQ 3.10.8: "low on memory", "low on disk", "low on disk & memory"
             reason = "low on " + " & ".join(sorted(self.broker.alarms))
             send_event(self, Blocked(reason=reason))
         return True
 
-    def _resume(self) -> None:
-        """Go on reading after an alarm cleared or a stall ended."""
-        busy, self._busy = self._busy, True
-        try:
-            self._guarded(self._process)
-        finally:
-            self._busy = busy
-
     def _on_protocol_header(self, header: bytes) -> None:
         if header not in H.ACCEPTED_HEADERS:
-            self._write(H.PROTOCOL_HEADER)
+            self.out.write(H.PROTOCOL_HEADER)
             self._finish()
             return
-        self._write(H.start_frame())
-        self.state = State.START
+        self.out.write(H.start_frame())
+        self.machine.move(Transition.HEADER_OK)
 
     def _on_frame(self, frame: Frame) -> None:
         try:
-            if self.state in _HANDSHAKE:
+            if self.machine.in_handshake:
                 self._on_handshake_frame(frame)
-            elif self.state is State.CLOSING:
+            elif self.machine.state is State.CLOSING:
                 self._on_closing_frame(frame)
             elif frame.channel == 0:
                 self._on_connection_frame(frame)
             else:
-                self._on_channel_frame(frame)
+                self.channels.on_frame(frame)
         except AMQPError as error:
             self._fail(error)
 
     def _fail(self, error: AMQPError) -> None:
         """Answer an error as RabbitMQ does in the current state."""
-        if self.state in (State.CLOSING, State.DYING, State.CLOSED):
+        machine = self.machine
+        if machine.winding_down:
             return self._finish()
         if isinstance(error, ProtocolError) and error.silent:
             return self._finish()
-        if self.state in _HANDSHAKE and not _answered_in_handshake(self.state, error):
+        if machine.in_handshake and not _answered_in_handshake(machine.state, error):
             return self._die()
         self._send_connection_close(error)
         self._teardown_core()
-        timeout = self._delays[0] if self.state is State.START else self._delays[1]
+        timeout = self._delays[0] if machine.state is State.START else self._delays[1]
         self._start_closing(timeout)
 
     def _send_connection_close(self, error: AMQPError) -> None:
@@ -338,7 +473,7 @@ class Engine(ChannelsMixin):
             class_id=error.class_id,
             method_id=error.method_id,
         )
-        self._send(0, close)
+        self.out.send(0, close)
 
     # -- handshake --------------------------------------------------------------------------
 
@@ -348,12 +483,18 @@ class Engine(ChannelsMixin):
         if frame.type != FRAME_METHOD or frame.channel != 0:
             raise unexpected_frame(octets(frame.type, frame.payload))
         method = decode_method(frame.payload)
-        expected, handler = _HANDSHAKE[self.state]
-        if not isinstance(method, expected):
-            raise command_invalid(f"expected '{expected.name.lower()}'", **_kw(method))
-        handler(self, method)
+        state = self.machine.state
+        if state is State.START and isinstance(method, C.Connection.StartOk):
+            self._on_start_ok(method)
+        elif state is State.TUNE and isinstance(method, C.Connection.TuneOk):
+            self._on_tune_ok(method)
+        elif state is State.OPEN and isinstance(method, C.Connection.Open):
+            self._on_open(method)
+        else:
+            expected = _EXPECTED[state].name.lower()
+            raise command_invalid(f"expected '{expected}'", **class_and_method(method))
 
-    def _on_start_ok(self, method: Any) -> None:
+    def _on_start_ok(self, method: C.Connection.StartOk) -> None:
         caps = H.client_capabilities(method.client_properties)
         login = H.credentials(method.mechanism, method.response)
         if login is None:
@@ -361,13 +502,16 @@ class Engine(ChannelsMixin):
         if not self.broker.authenticate(*login) or not self.broker.may_log_in_from(
             login[0], self.peer
         ):  # RabbitMQ: "user 'guest' can only connect via localhost", the same 403 on the wire
+            self.log.login_refused(method.mechanism, login[0])
             raise _LoginRefused(method.mechanism, tell="authentication_failure_close" in caps)
-        self._login = (login[0], dict(method.client_properties or {}), caps)
+        self.login = Login(login[0], dict(method.client_properties or {}), caps)
+        if self.client_name:
+            self.log.named(self.client_name)
         channel_max, frame_max, heartbeat = self._offer
-        self._send(0, C.Connection.Tune(channel_max, frame_max, heartbeat))
-        self.state = State.TUNE
+        self.out.send(0, C.Connection.Tune(channel_max, frame_max, heartbeat))
+        self.machine.move(Transition.START_OK)
 
-    def _on_tune_ok(self, method: Any) -> None:
+    def _on_tune_ok(self, method: C.Connection.TuneOk) -> None:
         channel_max, frame_max, _ = self._offer
         if not H.tune_ok_acceptable(
             channel_max=method.channel_max,
@@ -376,47 +520,51 @@ class Engine(ChannelsMixin):
             server_frame_max=frame_max,
         ):
             raise ProtocolError(530, "tune-ok values refused")
-        self.channel_max, self.frame_max = method.channel_max, method.frame_max
+        self.channel_max, self.out.frame_max = method.channel_max, method.frame_max
         self._reader.frame_max = method.frame_max
         self.heartbeat = method.heartbeat
         if method.heartbeat:
             self._start_heartbeats(method.heartbeat)
-        self.state = State.OPEN
+        self.machine.move(Transition.TUNE_OK)
 
-    def _on_open(self, method: Any) -> None:
-        user, props, caps = self._login
+    def _on_open(self, method: C.Connection.Open) -> None:
+        login = self.login
         try:
             conn = self.broker.connect(
                 vhost=method.virtual_host,
-                user=user,
+                user=login.user,
                 name=self.name,
-                client_properties=props,
-                capabilities=caps,
+                client_properties=login.client_properties,
+                capabilities=login.capabilities,
             )
         except AMQPError as error:
             error.class_id, error.method_id = 10, 40
+            self.log.open_refused(login.user, error)
             raise
         self.connection = conn
         conn.wakeup = self._on_core_wakeup
-        self._send(0, C.Connection.OpenOk())
-        self.state = State.RUNNING
+        if self.output_paused:
+            conn.pause_deliveries()
+        self.out.send(0, C.Connection.OpenOk())
+        self.machine.move(Transition.OPEN_OK)
+        self.log.authenticated(login.user, method.virtual_host)
         self._set_timer(None, self._finish)
 
     def _start_heartbeats(self, interval: int) -> None:
         self._heartbeats = Heartbeats(
-            clock=self.broker.clock,
+            clock=self.clock,
             interval=float(interval),
-            sent=lambda: self._bytes_out,
-            received=lambda: self._bytes_in,
+            sent=lambda: self.out.written,
+            received=lambda: self.bytes_in,
             send_heartbeat=self._send_heartbeat,
             on_timeout=self._finish_later,
         )
 
     def _send_heartbeat(self) -> None:
-        if self.state in (State.CLOSED, State.DYING):
+        if self.machine.state in (State.CLOSED, State.DYING):
             return
-        self._write(HEARTBEAT_FRAME)
-        self._notify()
+        self.out.write(HEARTBEAT_FRAME)
+        self.notify()
 
     # -- running: channel 0 -----------------------------------------------------------------
 
@@ -436,42 +584,37 @@ class Engine(ChannelsMixin):
             return
         if isinstance(method, C.Connection.Close):
             self._teardown_core()
-            self._send(0, C.Connection.CloseOk())
-            self._finish()
+            self.out.send(0, C.Connection.CloseOk())
+            self._closed_after_close()
         elif isinstance(method, C.Connection.UpdateSecret):
-            self._send(0, C.Connection.UpdateSecretOk())
+            self.out.send(0, C.Connection.UpdateSecretOk())
         else:
-            raise channel_error("unexpected method in connection state running", **_kw(method))
+            raise channel_error(
+                "unexpected method in connection state running", **class_and_method(method)
+            )
 
     def _on_closing_frame(self, frame: Frame) -> None:
         if frame.channel != 0 or frame.type != FRAME_METHOD:
             return
         method = decode_method(frame.payload)
         if isinstance(method, C.Connection.Close):
-            self._send(0, C.Connection.CloseOk())
-            self._finish()
+            self.out.send(0, C.Connection.CloseOk())
+            self._closed_after_close()
         elif isinstance(method, C.Connection.CloseOk):
-            self._finish()
+            self._closed_after_close()
 
     # -- output: the core's events ----------------------------------------------------------
 
     def _on_core_wakeup(self) -> None:
-        if self._busy:
+        if self.busy:
             return
         self._guarded(self._drain)
-        self._notify()
+        self.notify()
 
     def _drain(self) -> None:
         conn = self.connection
-        while conn is not None and conn.outbox and self.state is State.RUNNING:
+        while conn is not None and conn.outbox and self.machine.running:
             send_event(self, conn.outbox.popleft())
-
-    def _live(self, number: int) -> bool:
-        chan = self._channels.get(number)
-        return chan is not None and not chan.closing
-
-    def _capable(self, capability: str) -> bool:
-        return capability in self._login[2]
 
 
 class _LoginRefused(ProtocolError):
@@ -493,8 +636,9 @@ def _answered_in_handshake(state: State, error: AMQPError) -> bool:
     return state is State.OPEN and error.code == 530
 
 
-_HANDSHAKE: dict[State, tuple[type[base.Frame], Callable[[Engine, Any], None]]] = {
-    State.START: (C.Connection.StartOk, Engine._on_start_ok),
-    State.TUNE: (C.Connection.TuneOk, Engine._on_tune_ok),
-    State.OPEN: (C.Connection.Open, Engine._on_open),
+#: The method each handshake state waits for.
+_EXPECTED: dict[State, type[base.Frame]] = {
+    State.START: C.Connection.StartOk,
+    State.TUNE: C.Connection.TuneOk,
+    State.OPEN: C.Connection.Open,
 }

@@ -6,17 +6,21 @@ Rules:
   connection.blocked / unblocked only to clients with ``connection.blocked``;
 - ConnectionClosed sends connection.close and waits for close-ok (30 s), or
   resets the transport right after it (``reset``, a shutdown);
-- ConnectionReset resets the transport (the output before it still leaves).
+- ConnectionReset resets the transport (the output before it still leaves);
+- the event-level fault decisions (confirm_sending: nack, delay, withhold,
+  drop; delivery_sending: cancel, duplicate, and connection actions) are
+  carried out here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pamqp import commands as C
 
 from fakebroker.core import events as E
+from fakebroker.core.faultpoints import Action, Decision
 
 from . import _faults as F
 from ._codec import encode_deliver, unchecked
@@ -26,28 +30,67 @@ if TYPE_CHECKING:
 
 __all__ = ["send_event"]
 
+_Ev = TypeVar("_Ev", bound=E.Event)
+#: Handlers by event class; each is typed with its own event class when registered.
+_EVENTS: dict[type, Callable[[Engine, Any], None]] = {}
+
+
+def _on(
+    kind: type[_Ev],
+) -> Callable[[Callable[[Engine, _Ev], None]], Callable[[Engine, _Ev], None]]:
+    def register(handler: Callable[[Engine, _Ev], None]) -> Callable[[Engine, _Ev], None]:
+        _EVENTS[kind] = handler
+        return handler
+
+    return register
+
+
+def send_event(eng: Engine, event: E.Event) -> None:
+    """Write the frames for one outbox event."""
+    _EVENTS[type(event)](eng, event)
+
 
 # -- events -> frames ---------------------------------------------------------------------------
 
 
-def _deliver(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel):
-        fault = F.delivery_fault(eng, ev)
-        method = encode_deliver(
-            ev.channel,
-            ev.consumer_tag,
-            ev.delivery_tag,
-            ev.redelivered,
-            ev.exchange,
-            ev.routing_key,
-        )
-        eng._send_content(ev.channel, method, ev.message)
-        if fault is not None:
-            F.after_delivery(eng, ev, fault)
+@_on(E.Deliver)
+def _deliver(eng: Engine, ev: E.Deliver) -> None:
+    chan = eng.channels.get(ev.channel)
+    if chan is None or chan.closing:
+        return
+    consumer = chan.core.consumers.get(ev.consumer_tag)
+    decision = F.at_delivery(eng, ev, consumer.queue.name if consumer is not None else None)
+    method = encode_deliver(
+        ev.channel,
+        ev.consumer_tag,
+        ev.delivery_tag,
+        ev.redelivered,
+        ev.exchange,
+        ev.routing_key,
+    )
+    eng.out.send_content(ev.channel, method, ev.message)
+    if decision is not None:
+        _after_delivery(eng, ev, decision)
 
 
-def _return(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel):
+def _after_delivery(eng: Engine, ev: E.Deliver, decision: Decision) -> None:
+    """Carry out a delivery_sending decision once the delivery went out."""
+    chan = eng.channels.get(ev.channel)
+    consumer = chan.core.consumers.get(ev.consumer_tag) if chan is not None else None
+    if decision.action is Action.CANCEL:
+        if consumer is not None and chan is not None:
+            consumer.queue.remove_consumer(consumer)
+            chan.core.cancel_by_server(consumer)
+    elif decision.action is Action.DUPLICATE:
+        if consumer is not None and not consumer.queue.deleted:
+            consumer.queue.enqueue(ev.message)
+    else:
+        eng.apply(decision)
+
+
+@_on(E.Return)
+def _return(eng: Engine, ev: E.Return) -> None:
+    if eng.channels.live(ev.channel):
         method = unchecked(
             C.Basic.Return,
             reply_code=ev.reply_code,
@@ -55,70 +98,69 @@ def _return(eng: Engine, ev: Any) -> None:
             exchange=ev.exchange,
             routing_key=ev.routing_key,
         )
-        eng._send_content(ev.channel, method, ev.message)
+        eng.out.send_content(ev.channel, method, ev.message)
 
 
-def _confirm_ack(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel) and not F.on_confirm(eng, ev):
-        eng._send(ev.channel, C.Basic.Ack(delivery_tag=ev.delivery_tag, multiple=ev.multiple))
+@_on(E.ConfirmAck)
+def _confirm_ack(eng: Engine, ev: E.ConfirmAck) -> None:
+    where = eng.channels.confirm_target(ev.channel, ev.delivery_tag)
+    if not eng.channels.live(ev.channel):
+        return
+    decision = F.at_confirm(eng, ev, where)
+    if decision is None:
+        eng.send_confirm(ev.channel, ev.delivery_tag, ev.multiple, ack=True)
+    elif decision.action is Action.NACK:
+        eng.send_confirm(ev.channel, ev.delivery_tag, ev.multiple, ack=False)
+    elif decision.action is Action.DELAY:
+        eng.clock.call_later(decision.delay or 0.0, lambda: _late_confirm(eng, ev))
+    elif decision.action is Action.DROP:
+        eng.drop()
+    # withhold: nothing goes out
 
 
-def _confirm_nack(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel):
-        method = C.Basic.Nack(delivery_tag=ev.delivery_tag, multiple=ev.multiple, requeue=False)
-        eng._send(ev.channel, method)
+def _late_confirm(eng: Engine, ev: E.ConfirmAck) -> None:
+    if eng.channels.live(ev.channel) and eng.machine.writes:
+        eng.send_confirm(ev.channel, ev.delivery_tag, ev.multiple, ack=True)
+        eng.notify()
 
 
-def _cancelled(eng: Engine, ev: Any) -> None:
-    if eng._live(ev.channel) and eng._capable("consumer_cancel_notify"):
-        eng._send(ev.channel, C.Basic.Cancel(consumer_tag=ev.consumer_tag, nowait=True))
+@_on(E.ConfirmNack)
+def _confirm_nack(eng: Engine, ev: E.ConfirmNack) -> None:
+    if eng.channels.live(ev.channel):
+        eng.send_confirm(ev.channel, ev.delivery_tag, ev.multiple, ack=False)
 
 
-def _channel_closed(eng: Engine, ev: Any) -> None:
-    eng._close_channel(ev.channel, ev.error)
+@_on(E.ConsumerCancelled)
+def _cancelled(eng: Engine, ev: E.ConsumerCancelled) -> None:
+    if eng.channels.live(ev.channel) and eng.capable("consumer_cancel_notify"):
+        eng.out.send(ev.channel, C.Basic.Cancel(consumer_tag=ev.consumer_tag, nowait=True))
 
 
-def _connection_closed(eng: Engine, ev: Any) -> None:
-    eng._send_connection_close(ev.error)
-    eng._teardown_core()
-    if ev.reset:
-        F.drop(eng)  # the close frame leaves, then the transport is reset
-    else:
-        eng._start_closing(eng._delays[1])
+@_on(E.ChannelClosed)
+def _channel_closed(eng: Engine, ev: E.ChannelClosed) -> None:
+    eng.channels.close(ev.channel, ev.error)
 
 
-def _connection_reset(eng: Engine, ev: Any) -> None:
-    F.drop(eng)
+@_on(E.ConnectionClosed)
+def _connection_closed(eng: Engine, ev: E.ConnectionClosed) -> None:
+    eng.close_connection(ev.error, reset=ev.reset)
 
 
-def _blocked(eng: Engine, ev: Any) -> None:
-    if eng._capable("connection.blocked"):
-        eng._send(0, C.Connection.Blocked(reason=ev.reason))
-        eng._blocked_sent = True
+@_on(E.ConnectionReset)
+def _connection_reset(eng: Engine, ev: E.ConnectionReset) -> None:
+    eng.drop()
 
 
-def _unblocked(eng: Engine, ev: Any) -> None:
-    if eng._capable("connection.blocked") and eng._blocked_sent:
-        eng._send(0, C.Connection.Unblocked())
-    eng._blocked_sent = False
-    if eng._held is not None:
-        eng._resume()
+@_on(E.Blocked)
+def _blocked(eng: Engine, ev: E.Blocked) -> None:
+    if eng.capable("connection.blocked"):
+        eng.out.send(0, C.Connection.Blocked(reason=ev.reason))
+        eng.machine.note_blocked()
 
 
-_EVENTS: dict[type, Callable[[Engine, Any], None]] = {
-    E.Deliver: _deliver,
-    E.Return: _return,
-    E.ConfirmAck: _confirm_ack,
-    E.ConfirmNack: _confirm_nack,
-    E.ConsumerCancelled: _cancelled,
-    E.ChannelClosed: _channel_closed,
-    E.ConnectionClosed: _connection_closed,
-    E.ConnectionReset: _connection_reset,
-    E.Blocked: _blocked,
-    E.Unblocked: _unblocked,
-}
-
-
-def send_event(eng: Engine, event: E.Event) -> None:
-    """Write the frames for one outbox event."""
-    _EVENTS[type(event)](eng, event)
+@_on(E.Unblocked)
+def _unblocked(eng: Engine, ev: E.Unblocked) -> None:
+    if eng.machine.unblock() and eng.capable("connection.blocked"):
+        eng.out.send(0, C.Connection.Unblocked())
+    if eng.machine.alarm_holds:
+        eng.resume()

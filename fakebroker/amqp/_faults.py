@@ -1,11 +1,13 @@
-"""The engine's side of fault injection: fault points ask the plan, actions break things.
+"""The engine's side of fault injection: it asks the plan, and gets decisions back.
 
-The plan (``broker.faults``, :mod:`fakebroker.faults`) is pure data; this
-module describes each point as a :class:`~fakebroker.faults.Hit` and carries
-out what fires there.  A drop sets ``engine.reset_requested`` and ends the
-connection as a lost transport does (unacked deliveries requeued): output
-produced before the fault point still leaves, nothing after it does.  Output
-shaping (latency, bandwidth) holds frames on the broker's clock.
+The plan (``broker.faults``, the :class:`~fakebroker.core.faultpoints.FaultHooks`
+a node installs) is pure data; this module describes each fault point as a
+:class:`~fakebroker.core.faultpoints.Hit` and returns the
+:class:`~fakebroker.core.faultpoints.Decision` that fired there, if any.
+The engine and its parts carry decisions out (``Engine.apply``, the channel
+layer, the event writer); nothing here touches the connection.  Output
+shaping (latency, bandwidth) holds frames on the broker's clock
+(:class:`Shaper`).
 """
 
 from __future__ import annotations
@@ -16,37 +18,36 @@ from typing import TYPE_CHECKING, Any
 from pamqp import base
 from pamqp import commands as C
 
-from fakebroker.core import AMQPChannelError, AMQPConnectionError, Message, Timer
-from fakebroker.core import events as E
-from fakebroker.faults import Hit, Rule
+from fakebroker.core import Timer
+from fakebroker.core.faultpoints import Action, Decision, Hit, Point
 
 from ._wire import FRAME_METHOD, Frame
 
 if TYPE_CHECKING:
-    from ._channels import _Chan
-    from ._content import Command
+    from fakebroker.core import events as E
+
     from ._engine import Engine
 
-__all__ = ["Shaper"]
-
-# -- asking the plan ----------------------------------------------------------------------------
+__all__ = ["Shaper", "ask", "method_fields"]
 
 
-def fire(eng: Engine, point: str, **fields: Any) -> Rule | None:
-    """The first rule that fires at ``point`` (None, cheaply, when none waits there)."""
-    faults = eng._faults
+def ask(eng: Engine, point: Point, **fields: Any) -> Decision | None:
+    """The fault to apply at ``point`` (None, cheaply, when none waits there)."""
+    faults = eng.faults
     if not faults.armed(point):
         return None
+    return faults.fire(_hit(eng, point, **fields))
+
+
+def _hit(eng: Engine, point: Point, **fields: Any) -> Hit:
     conn = eng.connection
-    hit = Hit(
+    return Hit(
         point=point,
         connection=eng.name,
-        connection_name=str(eng._login[1].get("connection_name") or ""),
+        connection_name=eng.client_name,
         vhost=conn.vhost.name if conn is not None else "/",
         **fields,
     )
-    fired = faults.fire(hit)
-    return fired[0] if fired else None
 
 
 def method_fields(method: base.Frame) -> dict[str, Any]:
@@ -59,225 +60,87 @@ def method_fields(method: base.Frame) -> dict[str, Any]:
     }
 
 
-# -- actions on the connection ------------------------------------------------------------------
-
-
-def drop(eng: Engine) -> None:
-    """Reset the transport: the front aborts it; the core connection goes as if lost."""
-    eng.reset_requested = True
-    eng._finish()
-    eng._notify()
-
-
-def stall(eng: Engine, rule: Rule) -> None:
-    """Stop reading and writing (and heartbeats) for ``rule.delay`` seconds, or for good."""
-    eng._frozen = True
-    if eng._heartbeats is not None:
-        eng._heartbeats.cancel()
-        eng._heartbeats = None
-    if rule.delay is not None:
-        eng.broker.clock.call_later(rule.delay, lambda: _unstall(eng))
-
-
-def _unstall(eng: Engine) -> None:
-    if eng.closed or not eng._frozen:
-        return
-    eng._frozen = False
-    if eng.heartbeat:
-        eng._start_heartbeats(eng.heartbeat)
-    eng._resume()
-    eng._notify()
-
-
-def close_connection(eng: Engine, rule: Rule) -> None:
-    """connection.close ``rule.code`` from the server (the core connection is gone)."""
-    conn = eng.connection
-    if conn is None or conn.closed:
-        return
-    conn.teardown()
-    conn.emit(E.ConnectionClosed(AMQPConnectionError(rule.code or 320, rule.text or "")))
-
-
-def apply(eng: Engine, rule: Rule) -> bool:
-    """Carry out a connection-level action; False if the point must go on as usual."""
-    if rule.action == "drop":
-        drop(eng)
-    elif rule.action == "stall":
-        stall(eng, rule)
-    elif rule.action == "close_connection":
-        close_connection(eng, rule)
-    else:
-        return False
-    return True
-
-
 # -- points of the input path ---------------------------------------------------------------
 
 
-def on_open(eng: Engine) -> None:
-    """connection_opening: a refused connection is reset before anything is read."""
-    rule = fire(eng, "connection_opening")
-    if rule is not None:
-        drop(eng)
+def at_bytes(eng: Engine, data: bytes) -> Decision | None:
+    """bytes_received: a byte-count rule reached inside ``data`` (``cut``: where)."""
+    return ask(eng, Point.BYTES_RECEIVED, received=eng.bytes_in, size=len(data))
 
 
-def cut_input(eng: Engine, data: bytes) -> tuple[bytes, bytes, Rule | None]:
-    """bytes_received: ``data`` split where a byte-count rule fires, and the rule."""
-    faults = eng._faults
-    if not faults.armed("bytes_received"):
-        return data, b"", None
-    start = eng._bytes_in
-    for rule in faults.rules:
-        limit = rule.bytes
-        if limit is None or rule.point != "bytes_received":
-            continue
-        if not start < limit <= start + len(data):
-            continue
-        if fire(eng, "bytes_received", received=start) is rule:
-            return data[: limit - start], data[limit - start :], rule
-    return data, b"", None
-
-
-def on_frame(eng: Engine, frame: Frame) -> bool:
-    """frame_received; True when a fault took the frame."""
-    if not eng._faults.armed("frame_received"):
-        return False
+def at_frame(eng: Engine, frame: Frame) -> Decision | None:
+    """frame_received: before a frame is handled."""
+    if not eng.faults.armed(Point.FRAME_RECEIVED):
+        return None
     fields: dict[str, Any] = {"channel": frame.channel}
     if frame.type == FRAME_METHOD and len(frame.payload) >= 4:
         fields["method"] = _method_name(frame.payload)
-    rule = fire(eng, "frame_received", **fields)
-    if rule is not None and rule.action == "stall":
-        eng._held = frame  # handled when the stall ends
-    return rule is not None and apply(eng, rule)
+    return ask(eng, Point.FRAME_RECEIVED, **fields)
 
 
-def on_content_header(eng: Engine, number: int, command: Command | None) -> bool:
-    """content_header_received (mid-publish); True when a fault took over."""
-    if command is None or not eng._faults.armed("content_header_received"):
-        return False
-    rule = fire(eng, "content_header_received", channel=number, **method_fields(command.method))
-    return rule is not None and apply(eng, rule)
+def at_content_header(eng: Engine, number: int, method: base.Frame) -> Decision | None:
+    """content_header_received (mid-publish)."""
+    return ask(eng, Point.CONTENT_HEADER_RECEIVED, channel=number, **method_fields(method))
 
 
-def on_command(eng: Engine, number: int, chan: _Chan, command: Command) -> bool:
-    """method_received; True when a fault handled the command instead of the core."""
-    if not eng._faults.armed("method_received"):
-        return False
-    method = command.method
-    rule = fire(eng, "method_received", channel=number, **method_fields(method))
-    if rule is None:
-        return False
-    if rule.action == "close_channel":
-        chan.core.teardown()
-        raise AMQPChannelError(rule.code or 406, rule.text or "fault injected")
-    if rule.action == "return" and isinstance(method, C.Basic.Publish):
-        _fake_return(eng, number, chan, command)
-        return True
-    if rule.action == "stall":
-        stall(eng, rule)  # handled now, but nothing leaves or is read until the stall ends
-        return False
-    return apply(eng, rule)
+def at_command(eng: Engine, number: int, method: base.Frame) -> Decision | None:
+    """method_received: a complete command, before it is handled."""
+    if not eng.faults.armed(Point.METHOD_RECEIVED):
+        return None
+    return ask(eng, Point.METHOD_RECEIVED, channel=number, **method_fields(method))
 
 
-def after_command(eng: Engine, number: int, chan: _Chan, command: Command) -> bool:
-    """message_routed (after a publish); True when a fault ended the connection."""
-    method = command.method
-    if not isinstance(method, C.Basic.Publish):
-        return False
-    if chan.core.confirm and eng._faults.armed("confirm_sending"):
-        eng._confirm_info[number, chan.core.publish_seq] = (method.exchange, method.routing_key)
-    if not eng._faults.armed("message_routed"):
-        return False
-    rule = fire(eng, "message_routed", channel=number, **method_fields(method))
-    return rule is not None and apply(eng, rule)
-
-
-def _fake_return(eng: Engine, number: int, chan: _Chan, command: Command) -> None:
-    method: Any = command.method
-    core = chan.core
-    props = command.properties or {}
-    msg_id = eng.broker.next_message_id()
-    msg = Message(method.exchange, method.routing_key, props, command.body or b"", msg_id)
-    journal = eng.broker.journal
-    where = {"exchange": method.exchange, "routing_key": method.routing_key, "msg": msg}
-    journal.record("published", core.vhost.name, **where)
-    journal.record("unroutable", core.vhost.name, **where)
-    if method.mandatory:
-        journal.record("returned", core.vhost.name, **where)
-        core.conn.emit(E.Return(number, 312, "NO_ROUTE", method.exchange, method.routing_key, msg))
-    core._confirm(False)
+def at_routed(eng: Engine, number: int, method: C.Basic.Publish) -> Decision | None:
+    """message_routed: after a publish was routed."""
+    if not eng.faults.armed(Point.MESSAGE_ROUTED):
+        return None
+    return ask(eng, Point.MESSAGE_ROUTED, channel=number, **method_fields(method))
 
 
 def _method_name(payload: bytes) -> str | None:
-    cls: Any = C.INDEX_MAPPING.get(int.from_bytes(payload[:4], "big"))
+    cls: type[base.Frame] | None = C.INDEX_MAPPING.get(int.from_bytes(payload[:4], "big"))
     return str(cls.name).lower() if cls is not None else None
 
 
 # -- points of the output path ------------------------------------------------------------------
 
 
-def on_confirm(eng: Engine, ev: E.ConfirmAck) -> bool:
-    """confirm_sending; True when a fault took the confirm (nack, delay, withhold)."""
-    info = eng._confirm_info.pop((ev.channel, ev.delivery_tag), None)
-    if not eng._faults.armed("confirm_sending"):
-        return False
-    exchange, routing_key = info if info is not None else (None, None)
-    rule = fire(
+def at_confirm(eng: Engine, ev: E.ConfirmAck, where: tuple[str, str] | None) -> Decision | None:
+    """confirm_sending: before a basic.ack confirm goes out (``where``: exchange, key)."""
+    if not eng.faults.armed(Point.CONFIRM_SENDING):
+        return None
+    exchange, routing_key = where if where is not None else (None, None)
+    return ask(
         eng,
-        "confirm_sending",
+        Point.CONFIRM_SENDING,
         channel=ev.channel,
         method="basic.ack",
         exchange=exchange,
         routing_key=routing_key,
     )
-    if rule is None:
-        return False
-    if rule.action == "nack":
-        nack = C.Basic.Nack(delivery_tag=ev.delivery_tag, multiple=ev.multiple, requeue=False)
-        eng._send(ev.channel, nack)
-    elif rule.action == "delay":
-        eng.broker.clock.call_later(rule.delay or 0.0, lambda: _late_confirm(eng, ev))
-    elif rule.action == "drop":
-        drop(eng)
-    return True
 
 
-def _late_confirm(eng: Engine, ev: E.ConfirmAck) -> None:
-    if eng._live(ev.channel) and not eng._frozen:
-        eng._send(ev.channel, C.Basic.Ack(delivery_tag=ev.delivery_tag, multiple=ev.multiple))
-        eng._notify()
-
-
-def delivery_fault(eng: Engine, ev: E.Deliver) -> Rule | None:
-    """delivery_sending: the rule to apply once the delivery has been written."""
-    if not eng._faults.armed("delivery_sending"):
+def at_delivery(eng: Engine, ev: E.Deliver, queue: str | None) -> Decision | None:
+    """delivery_sending: before a basic.deliver goes out (applied after it is written)."""
+    if not eng.faults.armed(Point.DELIVERY_SENDING):
         return None
-    chan = eng._channels.get(ev.channel)
-    consumer = chan.core.consumers.get(ev.consumer_tag) if chan is not None else None
-    unacked = sum(len(c.core.unacked) for c in eng._channels.values())
-    return fire(
+    return ask(
         eng,
-        "delivery_sending",
+        Point.DELIVERY_SENDING,
         channel=ev.channel,
         method="basic.deliver",
         exchange=ev.exchange,
         routing_key=ev.routing_key,
-        queue=consumer.queue.name if consumer is not None else None,
-        unacked=unacked,
+        queue=queue,
+        unacked=eng.channels.unacked(),
     )
 
 
-def after_delivery(eng: Engine, ev: E.Deliver, rule: Rule) -> None:
-    """Apply a delivery_sending rule after the delivery went out."""
-    chan = eng._channels.get(ev.channel)
-    consumer = chan.core.consumers.get(ev.consumer_tag) if chan is not None else None
-    if rule.action == "cancel" and consumer is not None and chan is not None:
-        consumer.queue.remove_consumer(consumer)
-        chan.core.cancel_by_server(consumer)
-    elif rule.action == "duplicate" and consumer is not None and not consumer.queue.deleted:
-        consumer.queue.enqueue(ev.message)
-    else:
-        apply(eng, rule)
+def at_frames_sending(eng: Engine) -> tuple[Decision, ...]:
+    """frame_sending: the shaping rules that fire (they combine)."""
+    if not eng.faults.armed(Point.FRAME_SENDING):
+        return ()
+    return eng.faults.fire_all(_hit(eng, Point.FRAME_SENDING))
 
 
 # -- output shaping -------------------------------------------------------------------------
@@ -292,8 +155,11 @@ class Shaper:
         self.line_free = 0.0
         self.timer: Timer | None = None
 
-    def push(self, chunks: list[bytes], now: float, delay: float, rate: float | None) -> None:
-        """Hold ``chunks`` (in order) ``delay`` seconds, serialised at ``rate`` bytes/s."""
+    def push(self, chunks: list[bytes], now: float, decisions: tuple[Decision, ...]) -> None:
+        """Hold ``chunks`` (in order): latencies add up, the lowest bandwidth holds."""
+        delay = sum(d.delay or 0.0 for d in decisions if d.action is Action.LATENCY)
+        rates = [d.rate for d in decisions if d.action is Action.BANDWIDTH and d.rate]
+        rate = min(rates) if rates else None
         for chunk in chunks:
             start = max(now, self.line_free)
             self.line_free = start + (len(chunk) / rate if rate else 0.0)
@@ -308,38 +174,6 @@ class Shaper:
             out.append(self.held.popleft()[1])
         return out
 
-
-def shape(eng: Engine, chunks: list[bytes]) -> list[bytes]:
-    """frame_sending: the chunks that may leave now; the rest wait on the clock."""
-    shaper = eng._shaper
-    rules: list[Rule] = []
-    if chunks and eng._faults.armed("frame_sending"):
-        conn = eng.connection
-        hit = Hit(
-            point="frame_sending",
-            connection=eng.name,
-            connection_name=str(eng._login[1].get("connection_name") or ""),
-            vhost=conn.vhost.name if conn is not None else "/",
-        )
-        rules = eng._faults.fire(hit)
-    if not rules and (shaper is None or not shaper.held):
-        return chunks
-    if shaper is None:
-        shaper = eng._shaper = Shaper()
-    clock = eng.broker.clock
-    delay = sum(r.delay or 0.0 for r in rules if r.action == "latency")
-    rates = [r.rate for r in rules if r.action == "bandwidth" and r.rate]
-    shaper.push(chunks, clock.now(), delay, min(rates) if rates else None)
-    out = shaper.ready(clock.now())
-    if shaper.held and shaper.timer is None:
-        shaper.timer = clock.call_at(shaper.held[0][0], lambda: _release(eng))
-    return out
-
-
-def _release(eng: Engine) -> None:
-    shaper = eng._shaper
-    if shaper is None:
-        return
-    shaper.timer = None
-    if eng.wakeup is not None and not eng._busy:
-        eng.wakeup()
+    def next_release(self) -> float | None:
+        """When the next held chunk is due (None when nothing is held)."""
+        return self.held[0][0] if self.held else None

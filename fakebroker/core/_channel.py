@@ -27,6 +27,7 @@ from ._replyto import REPLY_PREFIX, REPLY_QUEUE
 from ._routing import matcher_for
 from ._sender import sender_selected
 from ._store import Entry
+from ._tx import TxPublish, TxSettlement
 from .errors import AMQPError, Scope
 from .events import ChannelClosed, ConfirmAck, ConfirmNack, ConsumerCancelled, Deliver, Return
 from .message import MAX_MESSAGE_SIZE_CAP, DeclareOk, GetOk, Message, Properties
@@ -89,10 +90,8 @@ class Channel:
         self.confirm = False
         self.publish_seq = 0
         self.tx = False
-        self._tx_publishes: list[
-            tuple[Exchange, str, bool, Properties, bytes, object, tuple[str, ...]]
-        ] = []
-        self._tx_acks: list[tuple[int, Pending, str | None, bool]] = []
+        self._tx_publishes: list[TxPublish] = []
+        self._tx_acks: list[TxSettlement] = []
         self.closed = False
         self.last_queue: str | None = None
         self._timeout_timer: Timer | None = None
@@ -121,7 +120,7 @@ class Channel:
             self._timeout_timer = None
         self.conn.channels.pop(self.number, None)
         self.broker.reply_to.unsubscribe(self)
-        pending = list(self.unacked.values()) + [p for _, p, _, _ in self._tx_acks]
+        pending = list(self.unacked.values()) + [s.pending for s in self._tx_acks]
         self.unacked.clear()
         self._tx_acks.clear()
         self._tx_publishes.clear()
@@ -520,7 +519,7 @@ class Channel:
             self.fail(error)
             raise
         if self.tx:
-            self._tx_acks.extend((tag, p, reason, requeue) for tag, p in taken)
+            self._tx_acks.extend(TxSettlement(tag, p, reason, requeue) for tag, p in taken)
             return
         self._apply_settlements([(p, reason, requeue) for _, p in taken], kind)
 
@@ -568,13 +567,16 @@ class Channel:
         mandatory: bool = False,
         immediate: bool = False,
         wire: object = None,
+        *,
+        unroutable: bool = False,
     ) -> None:
         """basic.publish: routes now (or at tx.commit); confirms and returns go to the outbox.
 
         ``wire`` is an opaque encoding of ``properties`` (the protocol
         engine's content header): kept as :attr:`Message.wire` while the
         core leaves the properties as they came, as RabbitMQ re-sends a
-        publisher's encoded properties unchanged.
+        publisher's encoded properties unchanged.  ``unroutable`` (a fault)
+        routes the message to no queue: unroutable, returned if mandatory.
         """
         try:
             if immediate:
@@ -604,9 +606,10 @@ class Channel:
             self.fail(error)
             raise
         if self.tx:
-            self._tx_publishes.append((target, routing_key, mandatory, props, body, wire, extra))
+            publish = TxPublish(target, routing_key, mandatory, props, body, wire, extra)
+            self._tx_publishes.append(publish)
             return
-        self._publish(target, routing_key, mandatory, props, body, wire, extra)
+        self._publish(target, routing_key, mandatory, props, body, wire, extra, unroutable)
 
     def _publish(
         self,
@@ -617,6 +620,7 @@ class Channel:
         body: bytes,
         wire: object = None,
         extra_keys: tuple[str, ...] = (),
+        unroutable: bool = False,
     ) -> None:
         broker = self.broker
         vhost = self.vhost
@@ -627,14 +631,13 @@ class Channel:
             journal.record(
                 "published", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
             )
-        if exchange is vhost.default and routing_key.startswith(REPLY_PREFIX):
-            queues = []
+        queues: list[Queue] = []
+        if exchange is vhost.default and routing_key.startswith(REPLY_PREFIX) and not unroutable:
             if broker.reply_to.deliver(routing_key, msg):
                 self._confirm(False)
                 return
-        else:
-            headers = props.get("headers")
-            queues = vhost.route(exchange, routing_key, headers, extra_keys)
+        elif not unroutable:
+            queues = vhost.route(exchange, routing_key, props.get("headers"), extra_keys)
         rejected = False
         for queue in queues:
             if queue.may_reject and queue.would_reject(msg):
@@ -707,10 +710,18 @@ class Channel:
             raise R.not_transactional()
         publishes, self._tx_publishes = self._tx_publishes, []
         acks, self._tx_acks = self._tx_acks, []
-        for exchange, routing_key, mandatory, props, body, wire, extra in publishes:
-            if not exchange.deleted:
-                self._publish(exchange, routing_key, mandatory, props, body, wire, extra)
-        self._apply_settlements([(p, reason, requeue) for _, p, reason, requeue in acks], "acked")
+        for p in publishes:
+            if not p.exchange.deleted:
+                self._publish(
+                    p.exchange,
+                    p.routing_key,
+                    p.mandatory,
+                    p.properties,
+                    p.body,
+                    p.wire,
+                    p.extra_keys,
+                )
+        self._apply_settlements([(s.pending, s.reason, s.requeue) for s in acks], "acked")
 
     @_closes_on_error
     def tx_rollback(self) -> None:
@@ -719,8 +730,8 @@ class Channel:
             raise R.not_transactional()
         self._tx_publishes.clear()
         acks, self._tx_acks = self._tx_acks, []
-        for tag, pending, _, _ in acks:
-            self.unacked[tag] = pending
+        for settlement in acks:
+            self.unacked[settlement.delivery_tag] = settlement.pending
         self.unacked = dict(sorted(self.unacked.items()))
 
     @_closes_on_error

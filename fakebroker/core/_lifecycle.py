@@ -22,22 +22,13 @@ from typing import TYPE_CHECKING
 from .events import Unblocked
 
 if TYPE_CHECKING:
-    from ..faults import Faults
-    from ._queue import Queue
     from ._vhost import Vhost
     from .broker import Broker
 
-__all__ = ["SHUTDOWN_TEXT", "clear_alarm", "make_faults", "raise_alarm", "restart"]
+__all__ = ["SHUTDOWN_TEXT", "clear_alarm", "raise_alarm", "restart"]
 
 #: The reply text RabbitMQ gives clients when it shuts down.
 SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
-
-
-def make_faults(broker: Broker) -> Faults:
-    """The broker's fault plan (``fakebroker.faults.Faults``), empty."""
-    from ..faults import Faults
-
-    return Faults(broker=broker)
 
 
 def restart(broker: Broker) -> None:
@@ -53,26 +44,12 @@ def restart(broker: Broker) -> None:
 def _restart_vhost(vhost: Vhost) -> None:
     for queue in list(vhost.queues.values()):
         if queue.durable:
-            _keep_persistent(queue)
+            queue.keep_persistent()
         else:
             vhost.delete_queue_object(queue, reason="restart")
     for exchange in list(vhost.exchanges.values()):
         if not exchange.durable and not exchange.deleted:
-            vhost._drop_exchange(exchange)
-
-
-def _keep_persistent(queue: Queue) -> None:
-    journal = queue.vhost.broker.journal
-    queue.ready_bytes = 0
-    for entry in queue.store.drain():
-        if entry.msg.persistent:
-            queue.store.push(entry)
-            queue.ready_bytes += len(entry.msg.body)
-        else:
-            journal.record(
-                "deleted", queue.vhost.name, queue=queue.name, msg=entry.msg, reason="restart"
-            )
-    queue._arm_ttl()
+            vhost.drop_exchange(exchange)
 
 
 def raise_alarm(broker: Broker, resource: str) -> None:

@@ -387,6 +387,20 @@ class Queue:
         if deadline is not None and not self.deleted:
             self._ttl_timer = self.vhost.broker.clock.call_at(deadline, self._on_ttl)
 
+    def keep_persistent(self) -> None:
+        """A broker restart: only persistent ready messages stay (the rest journaled deleted)."""
+        journal = self.vhost.broker.journal
+        self.ready_bytes = 0
+        for entry in self.store.drain():
+            if entry.msg.persistent:
+                self.store.push(entry)
+                self.ready_bytes += len(entry.msg.body)
+            else:
+                journal.record(
+                    "deleted", self.vhost.name, queue=self.name, msg=entry.msg, reason="restart"
+                )
+        self._arm_ttl()
+
     def _on_ttl(self) -> None:
         self._ttl_timer = None
         self.expire_at_head()

@@ -158,9 +158,10 @@ class Vhost:
             return
         if if_unused and exchange.bindings:
             raise R.in_use("exchange", name, self.name)
-        self._drop_exchange(exchange)
+        self.drop_exchange(exchange)
 
-    def _drop_exchange(self, exchange: Exchange) -> None:
+    def drop_exchange(self, exchange: Exchange) -> None:
+        """Remove ``exchange`` and every binding from or to it (no checks)."""
         exchange.deleted = True
         self.exchanges.pop(exchange.name, None)
         for binding in list(exchange.bindings.values()):
@@ -227,7 +228,7 @@ class Vhost:
         source.remove_binding(binding)
         destination_bindings(binding.destination).discard(binding)
         if source.auto_delete and not source.bindings and not source.deleted:
-            self._drop_exchange(source)
+            self.drop_exchange(source)
 
     # -- queues -----------------------------------------------------------------------------
 

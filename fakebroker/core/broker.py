@@ -9,7 +9,7 @@ import itertools
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _lifecycle
 from . import _replies as R
@@ -22,12 +22,10 @@ from ._replyto import ReplyTo
 from ._users import Permission, Permissions, is_loopback
 from ._vhost import Vhost
 from .clock import Clock, SystemClock
+from .faultpoints import NO_FAULTS, FaultHooks
 from .journal import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_BYTES
 from .journal import Journal
 from .message import DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_CAP, Message
-
-if TYPE_CHECKING:
-    from ..faults import Faults
 
 __all__ = [
     "DEFAULT_CONSUMER_TIMEOUT",
@@ -76,7 +74,7 @@ class BindingInfo:
 class Broker:
     """An in-memory RabbitMQ: the sans-I/O core every front drives.
 
-    Not thread-safe: fronts serialise calls (see ``fakebroker._lock``).
+    Not thread-safe: fronts serialise calls (the node's lock, ``fakebroker.Node``).
     """
 
     def __init__(
@@ -115,7 +113,9 @@ class Broker:
         self._connection_ids = itertools.count(1)
         #: Resource alarms in force ("memory", "disk"): publishers block (see ``raise_alarm``).
         self.alarms: set[str] = set()
-        self._faults: Faults | None = None
+        #: The fault plan the engines consult (``fakebroker.faults.Faults``, installed
+        #: by the node hosting the broker; without one, nothing ever fires).
+        self.faults: FaultHooks = NO_FAULTS
         for name in vhosts:
             self.add_vhost(name)
         #: Users who may log in only from a loopback address (RabbitMQ's loopback_users).
@@ -262,13 +262,6 @@ class Broker:
         return False
 
     # -- faults (fakebroker/core/_lifecycle.py, fakebroker/faults) ----------------------------
-
-    @property
-    def faults(self) -> Faults:
-        """The fault plan every front's engines apply (docs/faults.md)."""
-        if self._faults is None:
-            self._faults = _lifecycle.make_faults(self)
-        return self._faults
 
     def restart(self) -> None:
         """Restart: connections closed (320); only durable entities and persistent messages stay."""

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._lock import lock_for
-from ._rules import Hit, Rule, _like
+from ..core.faultpoints import Action, Decision, Hit, Point
+from ._rules import Rule, _like
 
 if TYPE_CHECKING:
     from ..core import Broker, Connection
@@ -33,25 +34,39 @@ if TYPE_CHECKING:
 __all__ = ["Faults"]
 
 #: ``when=`` of drop_connection / close_connection / stall -> the fault point.
-WHEN = {
-    "before": "method_received",
-    "frame": "frame_received",
-    "after_route": "message_routed",
-    "mid_publish": "content_header_received",
-    "deliver": "delivery_sending",
+WHEN: dict[str, Point] = {
+    "before": Point.METHOD_RECEIVED,
+    "frame": Point.FRAME_RECEIVED,
+    "after_route": Point.MESSAGE_ROUTED,
+    "mid_publish": Point.CONTENT_HEADER_RECEIVED,
+    "deliver": Point.DELIVERY_SENDING,
 }
-_PUBLISH_POINTS = ("message_routed", "content_header_received")
+_PUBLISH_POINTS = (Point.MESSAGE_ROUTED, Point.CONTENT_HEADER_RECEIVED)
 
 
 class Faults:
-    """The fault plan of one broker: rules, a seeded RNG, and the builders."""
+    """The fault plan of one broker: rules, a seeded RNG, and the builders.
 
-    def __init__(self, *, broker: Broker, seed: int = 0) -> None:
+    It implements the engines' :class:`~fakebroker.core.faultpoints.FaultHooks`;
+    a :class:`~fakebroker.Node` installs one as ``broker.faults``.  ``lock`` is
+    the lock every change to the plan (and every at-once fault) holds: the
+    node's; without one the plan makes its own.
+    """
+
+    def __init__(
+        self, *, broker: Broker, lock: threading.RLock | None = None, seed: int = 0
+    ) -> None:
         self.broker = broker
+        self.lock = lock if lock is not None else threading.RLock()
         self._rules: list[Rule] = []
-        self._points: frozenset[str] = frozenset()
+        self._points: frozenset[Point | str] = frozenset()
         self.seed = seed
         self.rng = random.Random(seed)
+
+    def install(self) -> Faults:
+        """Make this plan the one the broker's engines consult (``broker.faults``)."""
+        self.broker.faults = self
+        return self
 
     # -- the plan ---------------------------------------------------------------------------
 
@@ -62,25 +77,29 @@ class Faults:
 
     def add(self, rule: Rule) -> Rule:
         """Put ``rule`` in force."""
-        with lock_for(self.broker):
+        with self.lock:
             self._rules.append(rule)
             self._reindex()
         return rule
 
     def load(self, plan: Iterable[Rule | Mapping[str, Any]]) -> list[Rule]:
-        """Add every rule of ``plan`` (rules, or ``Rule`` keyword dictionaries)."""
-        return [self.add(r if isinstance(r, Rule) else Rule(**dict(r))) for r in plan]
+        """Add a fresh copy of every rule of ``plan`` (rules, or ``Rule`` keyword dictionaries).
+
+        The copies are returned: a plan kept at module level and loaded by
+        several tests starts from zero counts each time.
+        """
+        return [self.add(r.fresh() if isinstance(r, Rule) else Rule(**dict(r))) for r in plan]
 
     def remove(self, rule: Rule) -> None:
         """Take ``rule`` out of force (a no-op if it is not)."""
-        with lock_for(self.broker):
+        with self.lock:
             if rule in self._rules:
                 self._rules.remove(rule)
                 self._reindex()
 
     def clear(self) -> None:
         """Remove every rule."""
-        with lock_for(self.broker):
+        with self.lock:
             self._rules.clear()
             self._reindex()
 
@@ -101,34 +120,49 @@ class Faults:
                 self.remove(rule)
 
     def _reindex(self) -> None:
-        self._points = frozenset(r.point for r in self._rules if not r.exhausted)
+        live = {Point(r.point) for r in self._rules if not r.exhausted}
+        # members and their values: engines ask with a Point, people with a string
+        self._points = frozenset(live | {p.value for p in live})
 
-    # -- what the engines call (broker lock held) -------------------------------------------
+    # -- what the engines call (FaultHooks; the node's lock held) ---------------------------
 
-    def armed(self, point: str) -> bool:
+    def armed(self, point: Point | str) -> bool:
         """Whether any live rule waits at ``point`` (cheap: engines ask at every point)."""
         return point in self._points
 
-    def fire(self, hit: Hit) -> list[Rule]:
-        """The rules that fire on ``hit`` (each firing journaled)."""
+    def fire(self, hit: Hit) -> Decision | None:
+        """The first rule (in plan order) that fires on ``hit``, as a decision; or None.
+
+        Only that rule counts the firing (``fired``) and is journaled; the
+        rules after it are not asked (their ``seen`` stays).
+        """
+        for rule in list(self._rules):
+            if rule.matches(hit) and rule.decide(self.rng):
+                return self._fired(rule, hit)
+        return None
+
+    def fire_all(self, hit: Hit) -> tuple[Decision, ...]:
+        """Every rule that fires on ``hit`` (frame_sending: latency and bandwidth combine)."""
         fired = [r for r in list(self._rules) if r.matches(hit) and r.decide(self.rng)]
-        for rule in fired:
-            self.broker.journal.record(
-                "fault",
-                hit.vhost,
-                exchange=hit.exchange,
-                routing_key=hit.routing_key,
-                queue=hit.queue,
-                action=rule.action,
-                point=hit.point,
-                connection=hit.connection,
-                channel=hit.channel,
-                method=hit.method,
-                rule=rule,
-            )
-        if any(r.exhausted for r in fired):
+        return tuple(self._fired(rule, hit) for rule in fired)
+
+    def _fired(self, rule: Rule, hit: Hit) -> Decision:
+        self.broker.journal.record(
+            "fault",
+            hit.vhost,
+            exchange=hit.exchange,
+            routing_key=hit.routing_key,
+            queue=hit.queue,
+            action=str(rule.action),
+            point=str(hit.point),
+            connection=hit.connection,
+            channel=hit.channel,
+            method=hit.method,
+            rule=rule,
+        )
+        if rule.exhausted:
             self._reindex()
-        return fired
+        return rule.decision(hit)
 
     # -- connection faults ------------------------------------------------------------------
 
@@ -150,20 +184,20 @@ class Faults:
         holds N unacked deliveries; ``after_bytes=N``: after N bytes received.
         """
         if after_bytes is not None:
-            return self._add("drop", "bytes_received", on, bytes=after_bytes, **match)
+            return self._add(Action.DROP, Point.BYTES_RECEIVED, on, bytes=after_bytes, **match)
         if holding is not None:
-            return self._add("drop", "delivery_sending", on, holding=holding, **match)
+            return self._add(Action.DROP, Point.DELIVERY_SENDING, on, holding=holding, **match)
         point = _point(when)
         if on is None and point in _PUBLISH_POINTS:
             on = "basic.publish"
-        return self._add("drop", point, on, **match)
+        return self._add(Action.DROP, point, on, **match)
 
     def refuse_connections(self, n: int | None = 1, **match: Any) -> Rule:
         """Refuse the next ``n`` connections (None: every one the counts pick).
 
         TCP: the socket is reset at accept; in-process: ConnectionRefusedError.
         """
-        return self._add("refuse", "connection_opening", None, times=n, **match)
+        return self._add(Action.REFUSE, Point.CONNECTION_OPENING, None, times=n, **match)
 
     def close_connection(
         self,
@@ -176,7 +210,7 @@ class Faults:
     ) -> Rule:
         """connection.close from the server (default 320 CONNECTION_FORCED)."""
         text = text or "broker forced connection closure with reason 'fault injected'"
-        return self._add("close_connection", _point(when), on, code=code, text=text, **match)
+        return self._add(Action.CLOSE_CONNECTION, _point(when), on, code=code, text=text, **match)
 
     def stall(
         self,
@@ -187,45 +221,45 @@ class Faults:
         **match: Any,
     ) -> Rule:
         """Stop reading and writing (heartbeats stop too), for ``duration`` s or for good."""
-        return self._add("stall", _point(when), on, delay=duration, **match)
+        return self._add(Action.STALL, _point(when), on, delay=duration, **match)
 
     def latency(self, delay: float, **match: Any) -> Rule:
         """Hold every frame the broker sends ``delay`` seconds (broker clock)."""
         match.setdefault("times", None)
-        return self._add("latency", "frame_sending", None, delay=delay, **match)
+        return self._add(Action.LATENCY, Point.FRAME_SENDING, None, delay=delay, **match)
 
     def bandwidth(self, rate: float, **match: Any) -> Rule:
         """Send at most ``rate`` bytes per second (broker clock)."""
         match.setdefault("times", None)
-        return self._add("bandwidth", "frame_sending", None, rate=rate, **match)
+        return self._add(Action.BANDWIDTH, Point.FRAME_SENDING, None, rate=rate, **match)
 
     # -- publish faults ---------------------------------------------------------------------
 
     def nack_confirms(self, **match: Any) -> Rule:
         """Send basic.nack instead of basic.ack (the message stays routed)."""
-        return self._add("nack", "confirm_sending", None, **match)
+        return self._add(Action.NACK, Point.CONFIRM_SENDING, None, **match)
 
     def delay_confirms(self, delay: float, **match: Any) -> Rule:
         """Send confirms ``delay`` seconds late (broker clock)."""
-        return self._add("delay", "confirm_sending", None, delay=delay, **match)
+        return self._add(Action.DELAY, Point.CONFIRM_SENDING, None, delay=delay, **match)
 
     def withhold_confirms(self, **match: Any) -> Rule:
         """Never send the confirm (the message stays routed)."""
-        return self._add("withhold", "confirm_sending", None, **match)
+        return self._add(Action.WITHHOLD, Point.CONFIRM_SENDING, None, **match)
 
     def return_unroutable(self, **match: Any) -> Rule:
         """Treat a publish as unroutable: not enqueued, basic.return 312 if mandatory."""
-        return self._add("return", "method_received", "basic.publish", **match)
+        return self._add(Action.RETURN, Point.METHOD_RECEIVED, "basic.publish", **match)
 
     # -- consume faults ---------------------------------------------------------------------
 
     def cancel_consumer(self, **match: Any) -> Rule:
         """basic.cancel from the server right after a delivery to the consumer goes out."""
-        return self._add("cancel", "delivery_sending", None, **match)
+        return self._add(Action.CANCEL, Point.DELIVERY_SENDING, None, **match)
 
     def duplicate_delivery(self, **match: Any) -> Rule:
         """Deliver a message a second time (it is enqueued again after going out)."""
-        return self._add("duplicate", "delivery_sending", None, **match)
+        return self._add(Action.DUPLICATE, Point.DELIVERY_SENDING, None, **match)
 
     # -- channel faults ---------------------------------------------------------------------
 
@@ -234,7 +268,9 @@ class Faults:
     ) -> Rule:
         """channel.close ``code`` instead of handling the method ``on``."""
         text = text or f"fault injected on '{on}'"
-        return self._add("close_channel", "method_received", on, code=code, text=text, **match)
+        return self._add(
+            Action.CLOSE_CHANNEL, Point.METHOD_RECEIVED, on, code=code, text=text, **match
+        )
 
     # -- faults at once ---------------------------------------------------------------------
 
@@ -256,7 +292,7 @@ class Faults:
         ``ConnectionResetError``.  Safe from any thread; each drop is
         journaled as a ``fault`` entry (``action="drop"``).
         """
-        with lock_for(self.broker):
+        with self.lock:
             dropped = [
                 conn
                 for conn in list(self.broker.connections)
@@ -276,22 +312,22 @@ class Faults:
 
     def restart(self) -> None:
         """Restart the broker now (see ``Broker.restart``)."""
-        with lock_for(self.broker):
+        with self.lock:
             self.broker.restart()
 
     def raise_alarm(self, resource: str = "memory") -> None:
         """Raise a resource alarm: publishing connections block (see ``Broker.raise_alarm``)."""
-        with lock_for(self.broker):
+        with self.lock:
             self.broker.raise_alarm(resource)
 
     def clear_alarm(self, resource: str | None = None) -> None:
         """Clear one alarm (all when None); blocked connections resume."""
-        with lock_for(self.broker):
+        with self.lock:
             self.broker.clear_alarm(resource)
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _add(self, action: str, point: str, on: str | None, **fields: Any) -> Rule:
+    def _add(self, action: Action, point: Point, on: str | None, **fields: Any) -> Rule:
         if "times" not in fields and any(fields.get(k) is not None for k in _REPEATING):
             fields["times"] = None
         return self.add(Rule(action=action, point=point, method=on, **fields))
@@ -312,7 +348,7 @@ def _connection_matches(
     return vhost is None or _like(conn.vhost.name, vhost)
 
 
-def _point(when: str) -> str:
+def _point(when: str) -> Point:
     try:
         return WHEN[when]
     except KeyError:

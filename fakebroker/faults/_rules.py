@@ -1,6 +1,7 @@
 """Fault rules: what to break, where, and when (pure data and matching, sans-I/O).
 
-A :class:`Rule` names an action (``drop``, ``nack`` ...) and the fault point
+A :class:`Rule` names an :class:`~fakebroker.core.faultpoints.Action`
+(``drop``, ``nack`` ...) and the :class:`~fakebroker.core.faultpoints.Point`
 where the engine asks for it (:data:`POINTS`).  At each point the engine
 describes what is happening as a :class:`Hit`; a rule *matches* a hit when
 every filter it sets agrees (strings are ``fnmatch`` patterns), and *fires*
@@ -12,76 +13,89 @@ on the matches its count condition picks:
 - ``probability=p``: each match with probability p, from the plan's seeded RNG;
 - none of these: the first match.
 
-``times`` bounds how often a rule fires (None: without limit).
+``times`` bounds how often a rule fires (None: without limit).  A rule that
+fires becomes a :class:`~fakebroker.core.faultpoints.Decision`, what the
+engine carries out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.faultpoints import Action, Decision, Hit, Point
+
 __all__ = ["ACTIONS", "POINTS", "Hit", "Rule"]
 
 #: The named fault points of the engine, and what happens there.
-POINTS: dict[str, str] = {
-    "connection_opening": "a client connects, before it sends anything (refuse)",
-    "bytes_received": "the client's byte stream passes a count (bytes=N)",
-    "frame_received": "a frame arrived, before it is handled",
-    "method_received": "a complete command (method + content), before it is handled",
-    "content_header_received": "a publish's content header arrived, its body not yet",
-    "message_routed": "a publish was routed; its confirm has not gone out",
-    "confirm_sending": "a publisher confirm (basic.ack) is about to go out",
-    "delivery_sending": "a basic.deliver is about to go out",
-    "frame_sending": "frames leave the broker (latency, bandwidth)",
+POINTS: dict[Point, str] = {
+    Point.CONNECTION_OPENING: "a client connects, before it sends anything (refuse)",
+    Point.BYTES_RECEIVED: "the client's byte stream passes a count (bytes=N)",
+    Point.FRAME_RECEIVED: "a frame arrived, before it is handled",
+    Point.METHOD_RECEIVED: "a complete command (method + content), before it is handled",
+    Point.CONTENT_HEADER_RECEIVED: "a publish's content header arrived, its body not yet",
+    Point.MESSAGE_ROUTED: "a publish was routed; its confirm has not gone out",
+    Point.CONFIRM_SENDING: "a publisher confirm (basic.ack) is about to go out",
+    Point.DELIVERY_SENDING: "a basic.deliver is about to go out",
+    Point.FRAME_SENDING: "frames leave the broker (latency, bandwidth)",
 }
 
 #: The actions, and the points where each makes sense.
-ACTIONS: dict[str, frozenset[str]] = {
-    "drop": frozenset(POINTS) - {"connection_opening", "frame_sending"},
-    "refuse": frozenset({"connection_opening"}),
-    "close_connection": frozenset(
-        {"frame_received", "method_received", "message_routed", "delivery_sending"}
+ACTIONS: dict[Action, frozenset[Point]] = {
+    Action.DROP: frozenset(POINTS) - {Point.CONNECTION_OPENING, Point.FRAME_SENDING},
+    Action.REFUSE: frozenset({Point.CONNECTION_OPENING}),
+    Action.CLOSE_CONNECTION: frozenset(
+        {
+            Point.FRAME_RECEIVED,
+            Point.METHOD_RECEIVED,
+            Point.MESSAGE_ROUTED,
+            Point.DELIVERY_SENDING,
+        }
     ),
-    "close_channel": frozenset({"method_received"}),
-    "stall": frozenset({"bytes_received", "frame_received", "method_received", "message_routed"}),
-    "nack": frozenset({"confirm_sending"}),
-    "delay": frozenset({"confirm_sending"}),
-    "withhold": frozenset({"confirm_sending"}),
-    "return": frozenset({"method_received"}),
-    "cancel": frozenset({"delivery_sending"}),
-    "duplicate": frozenset({"delivery_sending"}),
-    "latency": frozenset({"frame_sending"}),
-    "bandwidth": frozenset({"frame_sending"}),
+    Action.CLOSE_CHANNEL: frozenset({Point.METHOD_RECEIVED}),
+    Action.STALL: frozenset(
+        {Point.BYTES_RECEIVED, Point.FRAME_RECEIVED, Point.METHOD_RECEIVED, Point.MESSAGE_ROUTED}
+    ),
+    Action.NACK: frozenset({Point.CONFIRM_SENDING}),
+    Action.DELAY: frozenset({Point.CONFIRM_SENDING}),
+    Action.WITHHOLD: frozenset({Point.CONFIRM_SENDING}),
+    Action.RETURN: frozenset({Point.METHOD_RECEIVED}),
+    Action.CANCEL: frozenset({Point.DELIVERY_SENDING}),
+    Action.DUPLICATE: frozenset({Point.DELIVERY_SENDING}),
+    Action.LATENCY: frozenset({Point.FRAME_SENDING}),
+    Action.BANDWIDTH: frozenset({Point.FRAME_SENDING}),
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Hit:
-    """What happens at a fault point, as the engine reports it."""
+def _choices(kind: str, values: Any) -> str:
+    return f"valid {kind}: " + ", ".join(sorted(str(v) for v in values))
 
-    point: str
-    connection: str = ""
-    connection_name: str = ""
-    vhost: str = "/"
-    channel: int | None = None
-    method: str | None = None
-    exchange: str | None = None
-    queue: str | None = None
-    routing_key: str | None = None
-    #: Unacknowledged deliveries the connection holds (delivery points).
-    unacked: int = 0
-    #: Bytes received from the client so far (bytes_received, before this chunk).
-    received: int = 0
+
+def as_point(value: Point | str) -> Point:
+    """``value`` as a :class:`Point`; ValueError listing the valid points."""
+    try:
+        return Point(value)
+    except ValueError:
+        raise ValueError(f"unknown fault point {value!r}; {_choices('points', Point)}") from None
+
+
+def as_action(value: Action | str) -> Action:
+    """``value`` as an :class:`Action`; ValueError listing the valid actions."""
+    try:
+        return Action(value)
+    except ValueError:
+        raise ValueError(f"unknown fault action {value!r}; {_choices('actions', Action)}") from None
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
 class Rule:
     """One fault: ``action`` at ``point`` on the hits it matches."""
 
-    action: str
-    point: str
+    action: Action | str
+    point: Point | str
     connection: str | None = None
     channel: int | None = None
     method: str | None = None
@@ -109,17 +123,24 @@ class Rule:
     fired: int = field(default=0)
 
     def __post_init__(self) -> None:
-        allowed = ACTIONS.get(self.action)
-        if allowed is None:
-            raise ValueError(f"unknown fault action {self.action!r}")
-        if self.point not in allowed:
-            raise ValueError(f"fault {self.action!r} cannot happen at {self.point!r}")
+        self.action = action = as_action(self.action)
+        self.point = point = as_point(self.point)
+        allowed = ACTIONS[action]
+        if point not in allowed:
+            raise ValueError(
+                f"fault {action.value!r} cannot happen at {point.value!r}; "
+                + _choices("points for it", allowed)
+            )
         for name in ("nth", "every", "holding", "bytes"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.probability is not None and not 0.0 <= self.probability <= 1.0:
             raise ValueError("probability must be within [0, 1]")
+
+    def fresh(self) -> Rule:
+        """A copy of the rule with its counts at zero (a plan loaded twice starts afresh)."""
+        return dataclasses.replace(self, seen=0, fired=0)
 
     @property
     def exhausted(self) -> bool:
@@ -133,6 +154,8 @@ class Rule:
         if self.channel is not None and hit.channel != self.channel:
             return False
         if self.holding is not None and hit.unacked < self.holding:
+            return False
+        if self.bytes is not None and not hit.received < self.bytes <= hit.received + hit.size:
             return False
         if self.connection is not None and not (
             _like(hit.connection, self.connection) or _like(hit.connection_name, self.connection)
@@ -149,7 +172,7 @@ class Rule:
         )
 
     def decide(self, rng: random.Random) -> bool:
-        """Count one match; True if the rule fires on it."""
+        """Count one match; True (and counted as fired) if the rule fires on it."""
         self.seen = seen = self.seen + 1
         if self.nth is not None and seen < self.nth:
             return False
@@ -162,10 +185,23 @@ class Rule:
         self.fired += 1
         return True
 
+    def decision(self, hit: Hit) -> Decision:
+        """What the engine carries out when the rule fires on ``hit``."""
+        cut = self.bytes - hit.received if self.bytes is not None else None
+        return Decision(
+            action=Action(self.action),
+            code=self.code,
+            text=self.text,
+            delay=self.delay,
+            rate=self.rate,
+            cut=cut,
+        )
+
     def describe(self) -> dict[str, Any]:
         """The rule's settings (for the journal and error messages)."""
         keys = ("action", "point", "method", "exchange", "queue", "routing_key", "nth", "every")
-        return {key: getattr(self, key) for key in keys if getattr(self, key) is not None}
+        out = {key: getattr(self, key) for key in keys if getattr(self, key) is not None}
+        return {k: v.value if isinstance(v, Action | Point) else v for k, v in out.items()}
 
 
 def _like(value: str | None, pattern: str) -> bool:

@@ -48,6 +48,12 @@ class ProtocolEngine(Protocol):
     def close_forced(self, text: str) -> None:
         """Operator close: connection.close 320 CONNECTION_FORCED if open, else end."""
 
+    def pause_output(self) -> None:
+        """The transport's write buffer passed its high-water mark: hold deliveries."""
+
+    def resume_output(self) -> None:
+        """The write buffer drained below its low-water mark: deliver again."""
+
 
 class EngineFactory(Protocol):
     """Makes the engine of one accepted connection."""

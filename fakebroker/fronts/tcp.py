@@ -209,12 +209,21 @@ class _ClientConnection(asyncio.Protocol):
         self.server.rearm()
 
     def pause_writing(self) -> None:
+        """The socket's buffer is full: stop reading and hold the client's deliveries."""
         if self.transport is not None:
             self.transport.pause_reading()
+        if self.engine is not None and not self._lost:
+            with self.server.lock:
+                self.engine.pause_output()
 
     def resume_writing(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
+        if self.engine is not None and not self._lost:
+            with self.server.lock:
+                self.engine.resume_output()
+                self.server.node.changed.notify_all()
+            self._flush()
 
     # the engine ---------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from pamqp import commands as C
 from pamqp import header as pheader
 from pamqp import heartbeat as pheartbeat
 
+from fakebroker.amqp import Login
 from fakebroker.core import events as E
 
 from ._client import (
@@ -283,7 +284,9 @@ def test_channel_closed_event() -> None:
 def test_internal_error_becomes_541(monkeypatch: pytest.MonkeyPatch) -> None:
     client = RawClient()
     client.open()
-    core_channel = client.engine._channels[1].core
+    chan = client.engine.channels.get(1)
+    assert chan is not None
+    core_channel = chan.core
 
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("bug")
@@ -300,7 +303,7 @@ def test_unencodable_event_becomes_541() -> None:
     client = RawClient()
     client.open()
     _conn(client).emit(E.Blocked(reason=object()))  # type: ignore[arg-type]
-    client.engine._login = ("guest", {}, frozenset({"connection.blocked"}))
+    client.engine.login = Login("guest", {}, frozenset({"connection.blocked"}))
     _conn(client).emit(E.Blocked(reason=object()))  # type: ignore[arg-type]
     assert only_close(client.recv()).reply_code == 541
 

@@ -176,3 +176,32 @@ def test_close_a_channel_with_a_chosen_code(
             b for b in front.broker.list_bindings() if b.source == ""
         ]
     conn.channel().queue_declare("q2")  # the connection goes on
+
+
+def test_with_nack_and_withhold_both_armed_the_first_rule_wins(
+    front: Front, conn: amqp.Connection
+) -> None:
+    ch = conn.channel()
+    ch.queue_declare("q", auto_delete=False)
+    nack = front.broker.faults.nack_confirms()
+    withhold = front.broker.faults.withhold_confirms()
+    with pytest.raises(amqp.exceptions.MessageNacked):
+        ch.basic_publish_confirm(amqp.Message(b"1"), routing_key="q")
+    assert (nack.fired, withhold.fired) == (1, 0)
+    assert [f["action"] for f in front.faults()] == ["nack"]  # journaled: what was applied
+
+
+def test_a_confirm_that_goes_out_is_journaled(front: Front, conn: amqp.Connection) -> None:
+    ch = conn.channel()
+    ch.queue_declare("q", auto_delete=False)
+    ch.basic_publish_confirm(amqp.Message(b"1"), routing_key="q")
+    front.broker.faults.nack_confirms()
+    with pytest.raises(amqp.exceptions.MessageNacked):
+        ch.basic_publish_confirm(amqp.Message(b"2"), routing_key="q")
+    with front.locked():
+        entries = front.broker.journal.entries("confirmed")
+    assert [(e.vhost, e.details["delivery_tag"], e.details["ack"]) for e in entries] == [
+        ("/", 1, True),
+        ("/", 2, False),
+    ]
+    assert all(e.details["channel"] == ch.channel_id for e in entries)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from fakebroker import Node
 from fakebroker.core import Broker
-from fakebroker.faults import Hit, Rule
+from fakebroker.core.faultpoints import NO_FAULTS
+from fakebroker.faults import Action, Decision, Faults, Hit, Point, Rule
 
 
 def _fires(rule: Rule, n: int, seed: int = 0) -> list[int]:
@@ -70,9 +72,9 @@ def test_bad_rules_are_refused(fields: dict[str, object]) -> None:
 
 
 def test_the_plan_api() -> None:
-    broker = Broker()
-    faults = broker.faults
-    assert faults is broker.faults and faults.rules == ()
+    node = Node()
+    faults = node.faults
+    assert faults is node.broker.faults and faults.rules == ()
     keep = faults.nack_confirms(every=2)
     assert keep.times is None  # repeating counts repeat by default
     with faults.active({"action": "drop", "point": "message_routed", "nth": 2}) as plan:
@@ -86,14 +88,103 @@ def test_the_plan_api() -> None:
 
 
 def test_firings_are_journaled() -> None:
-    broker = Broker()
-    rule = broker.faults.drop_connection(on="basic.publish", when="after_route")
+    node = Node()
+    broker = node.broker
+    rule = node.faults.drop_connection(on="basic.publish", when="after_route")
     hit = Hit(
-        point="message_routed", method="basic.publish", exchange="x", routing_key="k", channel=1
+        point=Point.MESSAGE_ROUTED,
+        method="basic.publish",
+        exchange="x",
+        routing_key="k",
+        channel=1,
     )
-    assert broker.faults.fire(hit) == [rule]
-    assert broker.faults.fire(hit) == []  # fired once
+    assert node.faults.fire(hit) == Decision(action=Action.DROP)
+    assert rule.fired == 1
+    assert node.faults.fire(hit) is None  # fired once
     (entry,) = broker.journal.entries("fault")
     assert (entry.exchange, entry.routing_key) == ("x", "k")
     assert entry.details["action"] == "drop" and entry.details["point"] == "message_routed"
     assert not broker.faults.armed("message_routed")
+
+
+# -- the plan and the core's seam ------------------------------------------------------------
+
+
+def test_a_broker_without_a_node_has_the_empty_plan_and_a_node_installs_one() -> None:
+    broker = Broker()
+    assert broker.faults is NO_FAULTS and not broker.faults.armed(Point.METHOD_RECEIVED)
+    node = Node(broker=broker)
+    assert isinstance(broker.faults, Faults) and broker.faults is node.faults
+    assert node.faults.lock is node.lock
+    rule = node.faults.stall()
+    again = Node(broker=broker)  # hosted again: the plan stays, on the new node's lock
+    assert again.faults.rules == (rule,) and again.faults.lock is again.lock
+
+
+def test_the_first_armed_rule_wins_and_only_it_counts() -> None:
+    node = Node()
+    nack = node.faults.nack_confirms()
+    withhold = node.faults.withhold_confirms()
+    hit = Hit(point=Point.CONFIRM_SENDING, method="basic.ack", channel=1)
+    assert node.faults.fire(hit) == Decision(action=Action.NACK)
+    assert (nack.fired, withhold.fired, withhold.seen) == (1, 0, 0)
+    assert [e.details["action"] for e in node.broker.journal.entries("fault")] == ["nack"]
+    assert node.faults.fire(hit) == Decision(action=Action.WITHHOLD)  # nack is spent
+    assert (nack.fired, withhold.fired) == (1, 1)
+
+
+def test_a_rule_that_does_not_fire_yet_lets_the_next_one_win() -> None:
+    node = Node()
+    later = node.faults.nack_confirms(nth=2)
+    now = node.faults.withhold_confirms()
+    hit = Hit(point=Point.CONFIRM_SENDING, method="basic.ack")
+    assert node.faults.fire(hit) == Decision(action=Action.WITHHOLD)
+    assert (later.seen, later.fired, now.fired) == (1, 0, 1)
+    assert node.faults.fire(hit) == Decision(action=Action.NACK)
+
+
+def test_shaping_rules_combine_at_frame_sending() -> None:
+    node = Node()
+    node.faults.latency(1.0)
+    node.faults.bandwidth(100.0)
+    decisions = node.faults.fire_all(Hit(point=Point.FRAME_SENDING))
+    assert [d.action for d in decisions] == [Action.LATENCY, Action.BANDWIDTH]
+    assert [e.details["action"] for e in node.broker.journal.entries("fault")] == [
+        "latency",
+        "bandwidth",
+    ]
+
+
+#: A plan kept at module level, as a test suite keeps one.
+PLAN = [Rule(action="drop", point="method_received", method="queue.declare")]
+
+
+@pytest.mark.parametrize("test", ["first", "second"])
+def test_a_module_level_plan_is_fresh_for_every_test_that_loads_it(test: str) -> None:
+    node = Node()
+    (loaded,) = node.faults.load(PLAN)
+    assert loaded is not PLAN[0] and loaded.fired == 0
+    hit = Hit(point=Point.METHOD_RECEIVED, method="queue.declare")
+    assert node.faults.fire(hit) == Decision(action=Action.DROP)
+    assert loaded.fired == 1 and PLAN[0].fired == 0 and PLAN[0].seen == 0
+
+
+def test_a_wrong_point_or_action_lists_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="unknown fault point 'nowhere'") as caught:
+        Rule(action="drop", point="nowhere")
+    for point in Point:
+        assert point.value in str(caught.value)
+    with pytest.raises(ValueError, match="unknown fault action 'explode'") as caught:
+        Rule(action="explode", point="method_received")
+    assert "close_connection" in str(caught.value) and "duplicate" in str(caught.value)
+    with pytest.raises(ValueError, match=r"cannot happen at 'frame_sending'.*valid points"):
+        Rule(action="nack", point="frame_sending")
+
+
+def test_points_and_actions_are_enums_equal_to_their_names() -> None:
+    rule = Rule(action="nack", point="confirm_sending")
+    assert rule.action is Action.NACK and rule.point is Point.CONFIRM_SENDING
+    assert rule.point == "confirm_sending" and str(rule.point) == "confirm_sending"
+    node = Node()
+    node.faults.add(rule)
+    assert node.faults.armed("confirm_sending") and node.faults.armed(Point.CONFIRM_SENDING)
