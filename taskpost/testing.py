@@ -51,15 +51,21 @@ def make_app(*, broker_url: str, **settings: Any) -> App:
 
 
 def _delete_queues(app: App) -> None:
+    """Delete the app's queues and the exchanges made for them (nothing left on a broker)."""
     queues = app.amqp.queues.all()
     with app.connection() as conn:
         channel = conn.channel()
         for q in queues:
-            try:
-                q(channel).delete()
-            except Exception:
-                logger.debug("could not delete queue %s", q.name, exc_info=True)
-                channel = conn.channel()
+            targets: list[Any] = [q]
+            exchange = q.exchange
+            if exchange is not None and exchange.name.startswith(("taskpost-test-", q.name)):
+                targets.append(exchange)
+            for target in targets:
+                try:
+                    target(channel).delete()
+                except Exception:
+                    logger.debug("could not delete %s", target.name, exc_info=True)
+                    channel = conn.channel()
 
 
 @contextmanager

@@ -331,7 +331,10 @@ def live_bind_error(conn: Any, args: dict[str, Any]) -> str | None:
     except Exception as exc:
         code = getattr(exc, "reply_code", None)
         return f"{code} {getattr(exc, 'reply_text', exc)}"
-    ch.exchange_delete(ex)
+    finally:  # an auto-delete exchange that never had a binding is never deleted
+        cleanup = conn.channel()
+        cleanup.exchange_delete(ex)
+        cleanup.close()
     ch.close()
     return None
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from fakebroker import Server, serve
+from tests._cleanup import delete_prefixed
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -41,6 +42,9 @@ def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
-def qname() -> str:
+def qname() -> Iterator[str]:
     """A queue name no other test (or engineer sharing the RabbitMQ) uses."""
-    return f"fb-test-{uuid.uuid4().hex[:12]}"
+    name = f"fb-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    if rabbitmq_reachable():  # kombu's SimpleQueue also made an exchange of that name
+        delete_prefixed(name)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import fakebroker
+from tests._cleanup import delete_prefixed
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -39,5 +40,9 @@ def url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def qname() -> str:
-    return f"fb-test-{uuid.uuid4().hex[:12]}"
+def qname() -> Iterator[str]:
+    """A queue name no other test (or engineer sharing the RabbitMQ) uses."""
+    name = f"fb-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    if rabbitmq_reachable():  # kombu's SimpleQueue also made an exchange of that name
+        delete_prefixed(name)
