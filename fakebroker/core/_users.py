@@ -86,6 +86,11 @@ class Permissions:
         self._granted.pop(user, None)
         self.tags.pop(user, None)
 
+    def forget_vhost(self, vhost: str) -> None:
+        """The vhost was deleted: every permission on it goes."""
+        for granted in self._granted.values():
+            granted.pop(vhost, None)
+
     def of(self, user: str) -> dict[str, Permission] | None:
         """The user's permissions by vhost, or None when it is unrestricted."""
         granted = self._granted.get(user)

@@ -42,6 +42,11 @@ class Vhost:
         self.name = name
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
+        #: What the management API's PUT /api/vhosts/NAME sets beyond the name.
+        self.description = ""
+        self.tags: list[str] = []
+        #: The firehose flag (stored and reported; nothing is published to amq.rabbitmq.trace).
+        self.tracing = False
         self.default = self._add_exchange("", "direct", durable=True)
         for xname, xtype in PREDECLARED:
             self._add_exchange(xname, xtype, durable=True)

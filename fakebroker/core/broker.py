@@ -138,6 +138,7 @@ class Broker:
         vhost = self.vhosts.pop(name, None)
         if vhost is None:
             return
+        self.permissions.forget_vhost(name)
         for conn in [c for c in self.connections if c.vhost is vhost]:
             conn.close_forced(f"vhost '{name}' is deleted")
 
@@ -203,6 +204,10 @@ class Broker:
     def may_log_in_from(self, user: str, peer: str) -> bool:
         """RabbitMQ's loopback_users rule: ``user`` from ``peer`` ("host:port")."""
         return user not in self.loopback_users or is_loopback(peer)
+
+    def password_hash_of(self, name: str) -> tuple[str, str] | None:
+        """(password_hash, hashing_algorithm) of a user imported by hash, else None."""
+        return self._hashes.get(name)
 
     def has_user(self, name: str) -> bool:
         """Whether a user called ``name`` exists (by plain password or hash)."""
