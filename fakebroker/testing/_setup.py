@@ -16,6 +16,7 @@ from .._factory import CLOCKS, build_node, read_definitions
 from .._node import Node, drop_node, set_node
 from .._urls import amqp_url, fakebroker_url
 from ._handle import BrokerHandle
+from ._matching import suggest
 
 if TYPE_CHECKING:
     from ..core import Broker
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["BrokerSpec", "ServerPool", "make_inproc", "make_served", "parse_spec"]
 
 _names = itertools.count(1)
+
+#: The keywords ``@pytest.mark.broker`` takes.
+OPTIONS = ("definitions", "vhost", "users", "clock", "faults")
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,15 @@ class BrokerSpec:
 
 def parse_spec(options: Mapping[str, Any], *, base: Path) -> BrokerSpec:
     """Check the marker's keywords; ``definitions`` paths are relative to ``base``."""
-    unknown = set(options) - {"vhost", "users", "definitions", "clock", "faults"}
+    unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
-        raise ValueError(f"unknown @pytest.mark.broker option(s): {sorted(unknown)}")
+        named = ", ".join(f"{name}={suggest(name, OPTIONS)}" for name in unknown)
+        raise ValueError(
+            f"unknown @pytest.mark.broker option(s) {named}; it takes {', '.join(OPTIONS)}"
+        )
     clock = options.get("clock")
     if clock is not None and clock not in CLOCKS:
-        raise ValueError(f"clock= must be one of {CLOCKS}, not {clock!r}")
+        raise ValueError(f"clock= must be one of {CLOCKS}, not {clock!r}{suggest(clock, CLOCKS)}")
     definitions = options.get("definitions")
     return BrokerSpec(
         vhost=options.get("vhost"),
