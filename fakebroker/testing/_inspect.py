@@ -7,6 +7,7 @@ the same broker.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..core import SystemClock, VirtualClock
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Inspector", "match_body"]
 
+#: The longest a read waits for the broker to go quiet (seconds).
+SETTLE_LIMIT = 1.0
 #: The journal fields a record carries besides its message.
 _FIELDS = ("queue", "consumer_tag", "redelivered", "no_ack", "reason")
 
@@ -33,6 +36,22 @@ class Inspector(Assertions):
         self.lock = node.lock
         #: Assertions need the journal complete after this entry (0: all of it).
         self.since = since
+        #: Over a socket, reads first wait this long for the broker to go quiet (seconds).
+        self.settle_window = 0.0
+
+    def settle(self) -> None:
+        """Let bytes clients already sent reach the broker before a read (TCP fronts only).
+
+        Waits until the broker has not changed for :attr:`settle_window`
+        seconds (at most :data:`SETTLE_LIMIT`); in-process, a client's
+        write is handled before it returns, so there is nothing to wait for.
+        """
+        if not self.settle_window:
+            return
+        limit = time.monotonic() + SETTLE_LIMIT
+        with self.node.changed:
+            while self.node.changed.wait(self.settle_window) and time.monotonic() < limit:
+                pass
 
     @property
     def clock(self) -> VirtualClock | SystemClock:
@@ -51,6 +70,7 @@ class Inspector(Assertions):
 
         A missing name is a KeyError that names the vhost and the close names.
         """
+        self.settle()
         with self.lock:
             found = {q.name: q for q in self.broker.list_queues(self.vhost)}
         return Views(found, what="queue", vhost=self.vhost)
@@ -58,6 +78,7 @@ class Inspector(Assertions):
     @property
     def exchanges(self) -> dict[str, dict[str, Any]]:
         """The vhost's exchanges by name, the default ones included."""
+        self.settle()
         with self.lock:
             found = {x["name"]: x for x in self.broker.list_exchanges(self.vhost)}
         return Views(found, what="exchange", vhost=self.vhost)
@@ -65,17 +86,20 @@ class Inspector(Assertions):
     @property
     def bindings(self) -> list[BindingInfo]:
         """Every binding of the vhost, the default exchange's implicit ones first."""
+        self.settle()
         with self.lock:
             return self.broker.list_bindings(self.vhost)
 
     @property
     def consumers(self) -> list[dict[str, Any]]:
         """Every consumer of the vhost."""
+        self.settle()
         with self.lock:
             return self.broker.list_consumers(self.vhost)
 
     def messages(self, queue: str) -> list[Message]:
         """The ready messages of ``queue``, in delivery order (KeyError if no such queue)."""
+        self.settle()
         with self.lock:
             names = [q.name for q in self.broker.list_queues(self.vhost)]
             if queue not in names:
@@ -86,6 +110,7 @@ class Inspector(Assertions):
 
     def journal(self, kind: str | None = None, **match: Any) -> list[JournalEntry]:
         """The vhost's journal entries of ``kind`` whose fields equal ``match``."""
+        self.settle()
         with self.lock:
             return self.broker.journal.entries(kind, vhost=self.vhost, **match)
 
@@ -99,6 +124,7 @@ class Inspector(Assertions):
     def _require_complete(self, what: str) -> None:
         """Fail loudly when the journal lost entries this inspector would have read."""
         journal = self.broker.journal
+        self.settle()
         with self.lock:
             if journal.complete_since(self.since):
                 return

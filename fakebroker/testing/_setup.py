@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     from ..core import Broker
     from ..fronts import Server
 
-__all__ = ["BrokerSpec", "ServerPool", "make_inproc", "make_served", "parse_spec"]
+__all__ = [
+    "OPTIONS",
+    "BrokerSpec",
+    "ServerPool",
+    "make_inproc",
+    "make_served",
+    "make_tcp",
+    "parse_spec",
+]
 
 _names = itertools.count(1)
 
@@ -160,8 +168,17 @@ def make_served(spec: BrokerSpec, pool: ServerPool, *, label: str) -> BrokerHand
     return handle
 
 
-def _dedicated(spec: BrokerSpec) -> BrokerHandle:
-    server = build(spec, default_clock="system").serve(port=0)
+def make_tcp(spec: BrokerSpec) -> BrokerHandle:
+    """A fresh fakebroker of the test's own on a TCP port (port 0), on a virtual clock.
+
+    ``--broker=tcp`` hands it out as ``broker``, so the tests that move time
+    with ``broker.clock.advance`` run over a socket too.
+    """
+    return _dedicated(spec, default_clock="virtual")
+
+
+def _dedicated(spec: BrokerSpec, *, default_clock: str = "system") -> BrokerHandle:
+    server = build(spec, default_clock=default_clock).serve(port=0)
     handle = _served_handle(server, spec, spec.vhost or "/")
     handle.add_finalizer(server.close)
     return handle
