@@ -5,15 +5,20 @@ With tracing on for a vhost, RabbitMQ republishes every publish to
 delivery with ``deliver.<queue>``; headers carry ``exchange_name``,
 ``routing_keys``, the message's ``properties`` and (deliveries)
 ``redelivered``.  One consumer on a private queue bound to both collects
-them.
+them.  Deliveries to RabbitMQ's internal connections (the management API's
+gets, which :meth:`messages` uses) are left out.
 
 Publishes reach the trace asynchronously, so before each read the tracer
 publishes a barrier message of its own and reads until its trace arrives:
-everything the broker handled before the barrier is then in.
+everything the broker handled before the barrier is then in.  What a client
+wrote just before (a publish and a close) may still be on its way through
+RabbitMQ's reader, so a read repeats the barrier until one, a moment after
+the last, brings nothing new.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from typing import Any
@@ -30,6 +35,11 @@ QUEUE_PREFIX = "fakebroker.firehose."
 CONNECTION_NAME = "fakebroker firehose"
 #: How long a barrier may take to come back (seconds).
 BARRIER_TIMEOUT = 10.0
+#: Bytes a client wrote just before closing may still be in RabbitMQ's reader:
+#: reads repeat the barrier until one this long after the last brings nothing new.
+QUIET = 0.03
+#: The longest a read waits for the trace to go quiet (seconds).
+QUIET_LIMIT = 1.0
 
 
 class Firehose:
@@ -63,6 +73,20 @@ class Firehose:
         """The tracer's py-amqp connection (for passive declares on other channels)."""
         return self._conn
 
+    def settle(self) -> None:
+        """Read the trace until a barrier :data:`QUIET` seconds after the last brings nothing."""
+        limit = time.monotonic() + QUIET_LIMIT
+        self.sync()
+        while time.monotonic() < limit:
+            before = self._count()
+            threading.Event().wait(QUIET)  # no event says RabbitMQ's readers are done
+            self.sync()
+            if self._count() == before:
+                return
+
+    def _count(self) -> int:
+        return sum(len(records) for records in self.records.values())
+
     def sync(self) -> None:
         """Read the trace up to a barrier published now."""
         import amqp
@@ -93,7 +117,7 @@ class Firehose:
         message = Message(str(headers.get("exchange_name", "")), routing_key, properties, body)
         if key.startswith("publish."):
             self.records["published"].append(Record(message))
-        elif key.startswith("deliver."):
+        elif key.startswith("deliver.") and not _internal(headers):
             queue = key[len("deliver.") :]
             fields = {"queue": queue, "redelivered": bool(headers.get("redelivered"))}
             self.records["delivered"].append(Record(message, fields))
@@ -105,3 +129,11 @@ class Firehose:
             self._conn.close()
         except Exception:
             self._conn.collect()
+
+
+def _internal(headers: dict[str, Any]) -> bool:
+    """A delivery to an Erlang-internal ("direct") connection: the management API's own gets.
+
+    Network clients' connections are named ``"PEER -> LOCAL"``; direct ones ``"<pid>"``.
+    """
+    return str(headers.get("connection", "")).startswith("<")

@@ -220,8 +220,8 @@ class RabbitMQHandle(Assertions):
         return _wait_for(predicate, timeout)
 
     def settle(self) -> None:
-        """Wait until what clients sent before now is handled: a barrier through the firehose."""
-        self._firehose.sync()
+        """Wait until what clients sent before now is handled: barriers through the firehose."""
+        self._firehose.settle()
 
     # -- topology -----------------------------------------------------------------------------
 
@@ -332,7 +332,7 @@ class RabbitMQHandle(Assertions):
 
     def _records(self, kind: str) -> list[Record]:
         if kind in ("published", "delivered"):
-            self._firehose.sync()
+            self._firehose.settle()
             return list(self._firehose.records[kind])
         if kind == "acked":
             return self._acked()
