@@ -97,6 +97,23 @@ class Inspector(Assertions):
         with self.lock:
             return self.broker.list_consumers(self.vhost)
 
+    @property
+    def connections(self) -> list[dict[str, Any]]:
+        """The open connections to the vhost (``name``, ``user``, ``vhost``, ``channels`` ...)."""
+        self.settle()
+        with self.lock:
+            return [
+                {
+                    "name": conn.name,
+                    "user": conn.user,
+                    "vhost": conn.vhost.name,
+                    "channels": len(conn.channels),
+                    "client_properties": dict(conn.client_properties),
+                }
+                for conn in self.broker.connections
+                if conn.vhost.name == self.vhost and not conn.closed
+            ]
+
     def messages(self, queue: str) -> list[Message]:
         """The ready messages of ``queue``, in delivery order (KeyError if no such queue)."""
         self.settle()

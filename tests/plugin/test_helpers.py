@@ -132,3 +132,14 @@ def test_a_cancelled_consumer_surfaces_from_run_until_idle(broker: BrokerHandle)
         with pytest.raises(ConsumerCancelled):
             broker.run_until_idle()
     assert got == []
+
+
+def test_connections_lists_the_vhosts_open_connections(broker: BrokerHandle) -> None:
+    assert broker.connections == []
+    with broker.connection() as conn:
+        conn.default_channel  # noqa: B018 - connects
+        (listed,) = broker.connections
+        assert listed["user"] == "guest"
+        assert listed["vhost"] == "/"
+        assert listed["channels"] == 1
+    assert broker.connections == []
