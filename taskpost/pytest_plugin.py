@@ -1,7 +1,9 @@
 """pytest plugin of taskpost (installed with it): ``taskpost_app`` and ``taskpost_worker``.
 
-Both run on the ``broker_url`` fixture, which fakebroker's plugin provides
-(and ``--broker`` moves); taskpost itself knows only kombu URLs.
+Both run on the ``broker_url`` fixture, which fakebroker's plugin provides:
+the URL of the test's ``broker``, so ``--broker=inproc|tcp|amqp://...`` moves
+them with every other fixture and ``broker`` inspects what they did.
+taskpost itself knows only kombu URLs.
 """
 
 from __future__ import annotations

@@ -16,6 +16,16 @@ from .._urls import fakebroker_url
 from ._handle import BrokerHandle
 from ._idle import wait_for
 from ._inspect import Inspector
-from ._rabbit import RabbitMQHandle
+from ._management import ManagementAPI, ManagementError
+from ._rabbit import EmulatorOnly, RabbitMQHandle
 
-__all__ = ["BrokerHandle", "Inspector", "RabbitMQHandle", "fakebroker_url", "wait_for"]
+__all__ = [
+    "BrokerHandle",
+    "EmulatorOnly",
+    "Inspector",
+    "ManagementAPI",
+    "ManagementError",
+    "RabbitMQHandle",
+    "fakebroker_url",
+    "wait_for",
+]

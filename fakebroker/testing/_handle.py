@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 __all__ = ["BrokerHandle"]
 
+#: Over TCP, reads wait for the broker to be quiet this long (seconds): what a
+#: client wrote just before is then handled (see :meth:`Inspector.settle`).
+SETTLE_WINDOW = 0.02
+
 
 class BrokerHandle(Inspector):
     """A fakebroker for one test: its URL, client factories and the inspection API.
@@ -42,6 +46,8 @@ class BrokerHandle(Inspector):
         self.url = url
         self.name = name
         self.user = user
+        if kind == "tcp":
+            self.settle_window = SETTLE_WINDOW
         self._connections = ConnectionSet()
         self._servers: list[Server] = []
         self._finalizers: list[Callable[[], None]] = []

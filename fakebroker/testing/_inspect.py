@@ -7,11 +7,12 @@ the same broker.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..core import SystemClock, VirtualClock
+from ._assertions import Assertions
+from ._matching import Record, Views, match_body, no_such
 
 if TYPE_CHECKING:
     from .._node import Node
@@ -19,32 +20,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Inspector", "match_body"]
 
-#: How many published messages a failed assertion lists.
-SHOWN = 20
-
-_ANY: Any = object()
-
-
-def match_body(expected: Any, body: bytes) -> bool:
-    """Whether ``body`` is ``expected``: bytes as is, str decoded, anything else JSON-decoded."""
-    if isinstance(expected, bytes):
-        return body == expected
-    if isinstance(expected, str):
-        return body.decode("utf-8", "replace") == expected
-    try:
-        return bool(json.loads(body) == expected)
-    except ValueError:
-        return False
+#: The longest a read waits for the broker to go quiet (seconds).
+SETTLE_LIMIT = 1.0
+#: The journal fields a record carries besides its message.
+_FIELDS = ("queue", "consumer_tag", "redelivered", "no_ack", "reason")
 
 
-def _describe(message: Message) -> str:
-    body = message.body
-    shown = body[:80] + (b"..." if len(body) > 80 else b"")
-    return f"exchange={message.exchange!r} routing_key={message.routing_key!r} body={shown!r}"
-
-
-class Inspector:
-    """Read-only views of one vhost of a broker, and assertions on what was published."""
+class Inspector(Assertions):
+    """Read-only views of one vhost of a broker, and assertions on its journal."""
 
     def __init__(self, *, node: Node, vhost: str = "/", since: int = 0) -> None:
         self.node = node
@@ -53,6 +36,22 @@ class Inspector:
         self.lock = node.lock
         #: Assertions need the journal complete after this entry (0: all of it).
         self.since = since
+        #: Over a socket, reads first wait this long for the broker to go quiet (seconds).
+        self.settle_window = 0.0
+
+    def settle(self) -> None:
+        """Let bytes clients already sent reach the broker before a read (TCP fronts only).
+
+        Waits until the broker has not changed for :attr:`settle_window`
+        seconds (at most :data:`SETTLE_LIMIT`); in-process, a client's
+        write is handled before it returns, so there is nothing to wait for.
+        """
+        if not self.settle_window:
+            return
+        limit = time.monotonic() + SETTLE_LIMIT
+        with self.node.changed:
+            while self.node.changed.wait(self.settle_window) and time.monotonic() < limit:
+                pass
 
     @property
     def clock(self) -> VirtualClock | SystemClock:
@@ -67,101 +66,82 @@ class Inspector:
 
     @property
     def queues(self) -> dict[str, QueueInfo]:
-        """The vhost's queues by name (snapshots: counts are taken now)."""
+        """The vhost's queues by name (snapshots: counts are taken now).
+
+        A missing name is a KeyError that names the vhost and the close names.
+        """
+        self.settle()
         with self.lock:
-            return {q.name: q for q in self.broker.list_queues(self.vhost)}
+            found = {q.name: q for q in self.broker.list_queues(self.vhost)}
+        return Views(found, what="queue", vhost=self.vhost)
 
     @property
     def exchanges(self) -> dict[str, dict[str, Any]]:
         """The vhost's exchanges by name, the default ones included."""
+        self.settle()
         with self.lock:
-            return {x["name"]: x for x in self.broker.list_exchanges(self.vhost)}
+            found = {x["name"]: x for x in self.broker.list_exchanges(self.vhost)}
+        return Views(found, what="exchange", vhost=self.vhost)
 
     @property
     def bindings(self) -> list[BindingInfo]:
         """Every binding of the vhost, the default exchange's implicit ones first."""
+        self.settle()
         with self.lock:
             return self.broker.list_bindings(self.vhost)
 
     @property
     def consumers(self) -> list[dict[str, Any]]:
         """Every consumer of the vhost."""
+        self.settle()
         with self.lock:
             return self.broker.list_consumers(self.vhost)
 
+    @property
+    def connections(self) -> list[dict[str, Any]]:
+        """The open connections to the vhost (``name``, ``user``, ``vhost``, ``channels`` ...)."""
+        self.settle()
+        with self.lock:
+            return [
+                {
+                    "name": conn.name,
+                    "user": conn.user,
+                    "vhost": conn.vhost.name,
+                    "channels": len(conn.channels),
+                    "client_properties": dict(conn.client_properties),
+                }
+                for conn in self.broker.connections
+                if conn.vhost.name == self.vhost and not conn.closed
+            ]
+
     def messages(self, queue: str) -> list[Message]:
         """The ready messages of ``queue``, in delivery order (KeyError if no such queue)."""
+        self.settle()
         with self.lock:
+            names = [q.name for q in self.broker.list_queues(self.vhost)]
+            if queue not in names:
+                raise no_such("queue", queue, self.vhost, names)
             return self.broker.messages(queue, self.vhost)
 
     # -- the journal -----------------------------------------------------------------------------
 
     def journal(self, kind: str | None = None, **match: Any) -> list[JournalEntry]:
         """The vhost's journal entries of ``kind`` whose fields equal ``match``."""
+        self.settle()
         with self.lock:
             return self.broker.journal.entries(kind, vhost=self.vhost, **match)
 
-    def published(
-        self,
-        *,
-        exchange: str | None = None,
-        routing_key: str | None = None,
-        body: Any = _ANY,
-        headers: dict[str, Any] | None = None,
-        where: Callable[[Message], bool] | None = None,
-        **properties: Any,
-    ) -> list[Message]:
-        """Messages published to the vhost, oldest first, filtered by every argument given.
+    def _records(self, kind: str) -> list[Record]:
+        return [
+            Record(entry.message, _fields(entry))
+            for entry in self.journal(kind)
+            if entry.message is not None
+        ]
 
-        ``body`` matches bytes exactly, a str against the UTF-8 text, anything
-        else against the JSON-decoded body; ``headers`` must be a subset of
-        the message's; other keywords are basic properties (``content_type=``,
-        ``correlation_id=`` ...); ``where`` is any predicate.
-        """
-        found = []
-        for entry in self.journal("published"):
-            msg = entry.message
-            if msg is None:
-                continue
-            if exchange is not None and msg.exchange != exchange:
-                continue
-            if routing_key is not None and msg.routing_key != routing_key:
-                continue
-            if body is not _ANY and not match_body(body, msg.body):
-                continue
-            if headers and any(msg.headers.get(k, _ANY) != v for k, v in headers.items()):
-                continue
-            if any(msg.properties.get(k, _ANY) != v for k, v in properties.items()):
-                continue
-            if where is not None and not where(msg):
-                continue
-            found.append(msg)
-        return found
-
-    def assert_published(self, *, count: int | None = None, **criteria: Any) -> list[Message]:
-        """Assert something matching ``criteria`` (see :meth:`published`) was published.
-
-        With ``count``, exactly that many.  Returns the matches; the failure
-        message lists what was published instead.
-        """
-        found = self.published(**criteria)
-        if count is not None or not found:
-            self._require_complete_journal("assert_published")
-        if (count is None and not found) or (count is not None and len(found) != count):
-            wanted = "a message" if count is None else f"{count} message(s)"
-            raise AssertionError(self._report(f"expected {wanted} matching", criteria, found))
-        return found
-
-    def assert_not_published(self, **criteria: Any) -> None:
-        """Assert nothing matching ``criteria`` (see :meth:`published`) was published."""
-        self._require_complete_journal("assert_not_published")
-        found = self.published(**criteria)
-        if found:
-            raise AssertionError(self._report("expected no message matching", criteria, found))
-
-    def _require_complete_journal(self, what: str) -> None:
+    def _require_complete(self, what: str) -> None:
         """Fail loudly when the journal lost entries this inspector would have read."""
         journal = self.broker.journal
+        self.settle()
         with self.lock:
             if journal.complete_since(self.since):
                 return
@@ -176,29 +156,7 @@ class Inspector:
             "or assert sooner"
         )
 
-    def _report(self, headline: str, criteria: dict[str, Any], found: list[Message]) -> str:
-        wanted = ", ".join(f"{k}={v!r}" for k, v in criteria.items()) or "anything"
-        everything = self.published()
-        lines = [f"{headline} {wanted} in vhost {self.vhost!r}; {len(found)} matched."]
-        if not everything:
-            lines.append("Nothing was published.")
-            return "\n".join(lines)
-        lines.append(f"Published ({len(everything)}):")
-        lines += [f"  {_describe(m)}" for m in everything[-SHOWN:]]
-        if len(everything) > SHOWN:
-            lines.insert(2, f"  ... {len(everything) - SHOWN} earlier")
-        return "\n".join(lines)
 
-    def dead_letters(self, queue: str | None = None, *, reason: str | None = None) -> list[Message]:
-        """Messages dead-lettered from ``queue`` (any if None), as republished (with x-death).
-
-        ``reason`` is RabbitMQ's: ``"rejected"``, ``"expired"``, ``"maxlen"``
-        or ``"delivery_limit"``.
-        """
-        match: dict[str, Any] = {} if queue is None else {"queue": queue}
-        return [
-            entry.message
-            for entry in self.journal("dead-lettered", **match)
-            if entry.message is not None
-            and (reason is None or entry.details.get("reason") == reason)
-        ]
+def _fields(entry: JournalEntry) -> dict[str, Any]:
+    found = {key: entry.details.get(key, getattr(entry, key, None)) for key in _FIELDS}
+    return {key: value for key, value in found.items() if value is not None}

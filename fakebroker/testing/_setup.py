@@ -16,14 +16,26 @@ from .._factory import CLOCKS, build_node, read_definitions
 from .._node import Node, drop_node, set_node
 from .._urls import amqp_url, fakebroker_url
 from ._handle import BrokerHandle
+from ._matching import suggest
 
 if TYPE_CHECKING:
     from ..core import Broker
     from ..fronts import Server
 
-__all__ = ["BrokerSpec", "ServerPool", "make_inproc", "make_served", "parse_spec"]
+__all__ = [
+    "OPTIONS",
+    "BrokerSpec",
+    "ServerPool",
+    "make_inproc",
+    "make_served",
+    "make_tcp",
+    "parse_spec",
+]
 
 _names = itertools.count(1)
+
+#: The keywords ``@pytest.mark.broker`` takes.
+OPTIONS = ("definitions", "vhost", "users", "clock", "faults")
 
 
 @dataclass(frozen=True)
@@ -46,12 +58,15 @@ class BrokerSpec:
 
 def parse_spec(options: Mapping[str, Any], *, base: Path) -> BrokerSpec:
     """Check the marker's keywords; ``definitions`` paths are relative to ``base``."""
-    unknown = set(options) - {"vhost", "users", "definitions", "clock", "faults"}
+    unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
-        raise ValueError(f"unknown @pytest.mark.broker option(s): {sorted(unknown)}")
+        named = ", ".join(f"{name}={suggest(name, OPTIONS)}" for name in unknown)
+        raise ValueError(
+            f"unknown @pytest.mark.broker option(s) {named}; it takes {', '.join(OPTIONS)}"
+        )
     clock = options.get("clock")
     if clock is not None and clock not in CLOCKS:
-        raise ValueError(f"clock= must be one of {CLOCKS}, not {clock!r}")
+        raise ValueError(f"clock= must be one of {CLOCKS}, not {clock!r}{suggest(clock, CLOCKS)}")
     definitions = options.get("definitions")
     return BrokerSpec(
         vhost=options.get("vhost"),
@@ -153,8 +168,17 @@ def make_served(spec: BrokerSpec, pool: ServerPool, *, label: str) -> BrokerHand
     return handle
 
 
-def _dedicated(spec: BrokerSpec) -> BrokerHandle:
-    server = build(spec, default_clock="system").serve(port=0)
+def make_tcp(spec: BrokerSpec) -> BrokerHandle:
+    """A fresh fakebroker of the test's own on a TCP port (port 0), on a virtual clock.
+
+    ``--broker=tcp`` hands it out as ``broker``, so the tests that move time
+    with ``broker.clock.advance`` run over a socket too.
+    """
+    return _dedicated(spec, default_clock="virtual")
+
+
+def _dedicated(spec: BrokerSpec, *, default_clock: str = "system") -> BrokerHandle:
+    server = build(spec, default_clock=default_clock).serve(port=0)
     handle = _served_handle(server, spec, spec.vhost or "/")
     handle.add_finalizer(server.close)
     return handle

@@ -1,19 +1,23 @@
 """pytest plugin: the ``broker`` fixture and its friends (installed with fakebroker).
 
 Fixtures
-    ``broker``         a fresh in-process broker per test, on a virtual clock
-    ``broker_server``  a fresh vhost per test on a TCP fakebroker (one per xdist worker)
-    ``broker_backend`` the backend ``--broker`` selects (one of the two, or a real RabbitMQ)
-    ``broker_url``     ``broker_backend.url``
+    ``broker``         a fresh broker per test on the backend ``--broker`` selects
+                       (in-process by default, on a virtual clock)
+    ``broker_server``  a fresh vhost per test on a TCP fakebroker (one per xdist worker);
+                       with ``--broker=amqp://...``, ``broker``
+    ``broker_backend`` ``broker`` (its old name)
+    ``broker_url``     ``broker.url``
     ``broker_amqp_url`` an ``amqp://`` URL of the same broker, for pika and aio-pika
     ``fakebroker_celery_config``  a ``celery_config`` for ``celery.contrib.pytest``
 
 taskpost's own plugin (:mod:`taskpost.pytest_plugin`) adds ``taskpost_app``
 and ``taskpost_worker`` on ``broker_url``.
 
-Option ``--broker=inproc|tcp|amqp://USER:PASS@HOST:PORT/VHOST`` and marker
-``@pytest.mark.broker(definitions=, vhost=, users=, clock=, faults=)``: see
-docs/pytest.md.
+Options ``--broker=inproc|tcp|amqp://USER:PASS@HOST:PORT/`` and
+``--broker-management=http://...``; markers
+``@pytest.mark.broker(definitions=, vhost=, users=, clock=, faults=)``,
+``@pytest.mark.fake_only(reason=)`` and ``@pytest.mark.real_only(reason=)``:
+see docs/pytest.md.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from typing import Any
 import pytest
 
 from .._alias import register_kombu_alias
-from .._urls import parse_amqp_url
+from ._backends import Backend, EmulatorOnlySpec, parse_backend, start_session
 from ._handle import BrokerHandle
-from ._rabbit import Management, RabbitMQHandle
-from ._setup import BrokerSpec, ServerPool, make_inproc, make_served, parse_spec
+from ._management import ManagementAPI, ManagementError
+from ._rabbit import RabbitMQHandle
+from ._setup import BrokerSpec, ServerPool, make_served, parse_spec
 
 __all__ = [
     "broker",
@@ -39,33 +44,70 @@ __all__ = [
     "fakebroker_celery_config",
 ]
 
-BACKENDS = ("inproc", "tcp")
-MARKER = (
+#: What the ``broker`` fixture hands out.
+AnyBroker = BrokerHandle | RabbitMQHandle
+
+MARKERS = (
     "broker(definitions=None, vhost=None, users=None, clock=None, faults=None): "
-    "configure the fakebroker of the broker / broker_server fixtures for this test"
+    "configure the fakebroker of the broker / broker_server fixtures for this test",
+    "fake_only(reason=None): the test needs fakebroker (virtual time, faults, the journal); "
+    "skipped with --broker=amqp://...",
+    "real_only(reason=None): the test needs a real RabbitMQ; skipped unless --broker=amqp://...",
 )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--broker``: which broker ``broker_url`` / ``broker_backend`` point at."""
+    """``--broker`` (which broker every fixture gets) and ``--broker-management``."""
     group = parser.getgroup("fakebroker")
     group.addoption(
         "--broker",
         dest="fakebroker_backend",
         default="inproc",
         metavar="inproc|tcp|amqp://...",
-        help="backend of broker_url/broker_backend: in-process fakebroker (default), "
-        "fakebroker over TCP, or a real RabbitMQ's amqp:// URL (isolated per test)",
+        help="the broker every fixture gets: in-process fakebroker (default), "
+        "fakebroker over TCP, or a real RabbitMQ's amqp:// URL (a fresh vhost per test)",
+    )
+    group.addoption(
+        "--broker-management",
+        dest="fakebroker_management",
+        default=None,
+        metavar="http://USER:PASS@HOST:PORT",
+        help="the management API of --broker=amqp://... (default: its host, port 15672, "
+        "its credentials)",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker and the ``fakebroker://`` kombu transport alias."""
+    """Register the markers and the ``fakebroker://`` kombu transport alias; check ``--broker``."""
     register_kombu_alias()
-    config.addinivalue_line("markers", MARKER)
-    backend = config.getoption("fakebroker_backend", "inproc")
-    if backend not in BACKENDS and not str(backend).startswith(("amqp://", "amqps://")):
-        raise pytest.UsageError(f"--broker must be inproc, tcp or an amqp:// URL, not {backend!r}")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    try:
+        _backend_of(config)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _backend_of(config: pytest.Config) -> Backend:
+    choice = str(config.getoption("fakebroker_backend", "inproc"))
+    management = config.getoption("fakebroker_management", None)
+    return parse_backend(choice, None if management is None else str(management))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``fake_only`` tests on a real RabbitMQ and ``real_only`` ones on fakebroker."""
+    backend = _backend_of(config)
+    for item in items:
+        unwanted = "fake_only" if backend.real else "real_only"
+        marker = item.get_closest_marker(unwanted)
+        if marker is None:
+            continue
+        reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else None)
+        where = (
+            f"a real RabbitMQ ({backend.url})" if backend.real else f"fakebroker ({backend.kind})"
+        )
+        default = "needs fakebroker" if backend.real else "needs a real RabbitMQ"
+        item.add_marker(pytest.mark.skip(reason=f"{unwanted}: {reason or default}; on {where}"))
 
 
 def _spec(request: pytest.FixtureRequest) -> BrokerSpec:
@@ -81,9 +123,13 @@ def _spec(request: pytest.FixtureRequest) -> BrokerSpec:
         pytest.fail(f"@pytest.mark.broker: {exc}", pytrace=False)
 
 
-def _make(factory: Callable[[], BrokerHandle]) -> BrokerHandle:
+def _make(factory: Callable[[], Any]) -> Any:
     try:
         return factory()
+    except EmulatorOnlySpec as exc:
+        pytest.skip(f"{exc}: mark the test @pytest.mark.fake_only")
+    except ManagementError as exc:
+        pytest.fail(str(exc), pytrace=False)
     except (ValueError, OSError) as exc:
         pytest.fail(f"@pytest.mark.broker: {exc}", pytrace=False)
 
@@ -96,11 +142,28 @@ def _fakebroker_servers() -> Iterator[ServerPool]:
     pool.close()
 
 
+@pytest.fixture(scope="session")
+def _fakebroker_session(request: pytest.FixtureRequest) -> ManagementAPI | ManagementError | None:
+    """The backend's session state: on RabbitMQ its management API (stale vhosts swept)."""
+    return start_session(_backend_of(request.config))
+
+
 @pytest.fixture
-def broker(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
-    """A fresh in-process fakebroker for this test (``broker.url`` is ``fakebroker://...``)."""
+def broker(
+    request: pytest.FixtureRequest,
+    _fakebroker_session: ManagementAPI | ManagementError | None,
+) -> Iterator[AnyBroker]:
+    """A fresh broker for this test on the backend ``--broker`` selects.
+
+    In-process by default (``broker.url`` is ``fakebroker://...``), over TCP
+    with ``--broker=tcp``, a fresh vhost of a real RabbitMQ with
+    ``--broker=amqp://...``; the same inspection API on all three.
+    """
+    backend = _backend_of(request.config)
+    if isinstance(_fakebroker_session, ManagementError):
+        pytest.fail(str(_fakebroker_session), pytrace=False)
     spec = _spec(request)
-    handle = _make(lambda: make_inproc(spec))
+    handle = _make(lambda: backend.open(spec, api=_fakebroker_session, test_id=request.node.name))
     yield handle
     handle.close()
 
@@ -108,57 +171,38 @@ def broker(request: pytest.FixtureRequest) -> Iterator[BrokerHandle]:
 @pytest.fixture
 def broker_server(
     request: pytest.FixtureRequest, _fakebroker_servers: ServerPool
-) -> Iterator[BrokerHandle]:
-    """A fresh vhost on this worker's TCP fakebroker (``broker_server.url`` is ``amqp://...``)."""
+) -> Iterator[AnyBroker]:
+    """A fresh vhost on this worker's TCP fakebroker (``broker_server.url`` is ``amqp://...``).
+
+    With ``--broker=amqp://...`` it is ``broker``: the real RabbitMQ.
+    """
+    if _backend_of(request.config).real:
+        yield request.getfixturevalue("broker")
+        return
     spec = _spec(request)
     handle = _make(lambda: make_served(spec, _fakebroker_servers, label=request.node.name))
     yield handle
     handle.close()
 
 
-@pytest.fixture(scope="session")
-def _fakebroker_management(request: pytest.FixtureRequest) -> Management | None:
-    """The real RabbitMQ's management API when ``--broker`` is an URL and it answers."""
-    url = str(request.config.getoption("fakebroker_backend"))
-    if url in BACKENDS:
-        return None
-    parts = parse_amqp_url(url)
-    api = Management(host=parts["host"], user=parts["user"], password=parts["password"])
-    return api if api.available() else None
-
-
 @pytest.fixture
-def broker_backend(
-    request: pytest.FixtureRequest, _fakebroker_management: Management | None
-) -> Iterator[BrokerHandle | RabbitMQHandle]:
-    """The broker ``--broker`` selects, isolated for this test.
+def broker_backend(broker: AnyBroker) -> AnyBroker:
+    """The broker ``--broker`` selects: ``broker`` itself (kept for suites that use the name).
 
-    ``.url``, ``.kind`` (``inproc``, ``tcp`` or ``amqp``), ``.unique(name)``
-    for private queue and exchange names, ``.connection()`` and ``.wait_for()``
-    work on all three.
+    ``.url``, ``.kind`` (``inproc``, ``tcp`` or ``amqp``), ``.unique(name)``,
+    ``.connection()``, ``.wait_for()`` and the inspection API work on all three.
     """
-    choice = str(request.config.getoption("fakebroker_backend"))
-    if choice == "inproc":
-        yield request.getfixturevalue("broker")
-        return
-    if choice == "tcp":
-        yield request.getfixturevalue("broker_server")
-        return
-    handle = RabbitMQHandle(
-        url=choice, management=_fakebroker_management, test_id=request.node.name
-    )
-    yield handle
-    handle.close()
+    return broker
 
 
 @pytest.fixture
-def broker_url(broker_backend: BrokerHandle | RabbitMQHandle) -> str:
-    """The URL of the broker ``--broker`` selects (``fakebroker://``, or ``amqp://``)."""
+def broker_url(broker_backend: AnyBroker) -> str:
+    """``broker.url``: the URL of the broker ``--broker`` selects (``fakebroker://``, ``amqp://``)."""
     return broker_backend.url
 
 
 @pytest.fixture
-def broker_amqp_url(broker_backend: BrokerHandle | RabbitMQHandle) -> str:
+def broker_amqp_url(broker_backend: AnyBroker) -> str:
     """An ``amqp://`` URL of the same broker, for socket clients (pika, aio-pika).
 
     With ``--broker=inproc`` the test's in-process broker is served on a TCP
@@ -168,7 +212,7 @@ def broker_amqp_url(broker_backend: BrokerHandle | RabbitMQHandle) -> str:
 
 
 @pytest.fixture
-def fakebroker_celery_config(broker_backend: BrokerHandle | RabbitMQHandle) -> dict[str, Any]:
+def fakebroker_celery_config(broker_backend: AnyBroker) -> dict[str, Any]:
     """Celery settings for ``celery.contrib.pytest``'s ``celery_config``.
 
     The broker is ``broker_url``, results travel back over it (``rpc://``),

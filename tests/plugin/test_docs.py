@@ -24,3 +24,12 @@ def test_the_option_and_the_marker_options_are_documented() -> None:
 
 def test_the_public_testing_module_is_documented() -> None:
     assert all(f"`{name}`" in DOC for name in testing.__all__)
+
+
+def test_the_journal_kinds_the_core_records_are_documented() -> None:
+    from fakebroker.core.journal import KINDS
+
+    recorded = KINDS - {"confirmed"}  # in the table of kinds, never written by the core
+    assert [kind for kind in sorted(recorded) if f"`{kind}`" not in DOC] == []
+    for helper in ("assert_consumed", "assert_acked", "assert_dead_lettered"):
+        assert f"`broker.{helper}(" in DOC

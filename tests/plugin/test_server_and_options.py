@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
 from fakebroker import SystemClock, VirtualClock
 from fakebroker.testing._handle import BrokerHandle
-
-RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -72,7 +69,7 @@ def test_the_broker_option_switches_broker_url(pytester: pytest.Pytester) -> Non
     inproc.stdout.fnmatch_lines(["*URL inproc fakebroker://pytest-*//"])
     tcp = _run(pytester, "-s", "--broker=tcp")
     tcp.assert_outcomes(passed=1)
-    tcp.stdout.fnmatch_lines(["*URL tcp amqp://guest:guest@127.0.0.1:*/test-*"])
+    tcp.stdout.fnmatch_lines(["*URL tcp amqp://guest:guest@127.0.0.1:*/%2F"])
 
 
 def test_a_bad_broker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -187,47 +184,6 @@ def test_parallel_workers_and_reverse_order(pytester: pytest.Pytester) -> None:
     _run(pytester, "-n", "2").assert_outcomes(passed=16)
     ids = [f"test_many.py::test_{kind}[{n}]" for kind in ("inproc", "server") for n in range(8)]
     _run(pytester, *reversed(ids)).assert_outcomes(passed=16)
-
-
-def _rabbitmq_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def test_rabbitmq_isolation_per_test(pytester: pytest.Pytester) -> None:
-    """Unique names without the management API, a vhost of its own with it."""
-    if not _rabbitmq_reachable():
-        pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
-    pytester.makepyfile(
-        """
-        import amqp, pytest
-
-        def test_isolated(broker_backend, broker_url):
-            assert broker_backend.kind == "amqp"
-            name = broker_backend.unique("jobs")
-            if broker_backend.isolated_vhost:
-                assert name == "jobs" and broker_backend.vhost.startswith("fakebroker-")
-            else:
-                assert name.startswith("jobs.") and broker_backend.vhost == "/"
-            with broker_backend.connection() as conn:
-                conn.SimpleQueue(name).put("x")
-            pytest.NAME = (broker_backend.vhost, name)
-
-        def test_cleaned_up():
-            vhost, name = pytest.NAME
-            conn = amqp.Connection("127.0.0.1:5672", virtual_host="/")
-            conn.connect()
-            try:
-                with pytest.raises(amqp.exceptions.NotFound):
-                    conn.channel().queue_declare(name, passive=True)
-            finally:
-                conn.close()
-        """
-    )
-    _run(pytester, "-p", "no:randomly", f"--broker={RABBITMQ_URL}").assert_outcomes(passed=2)
 
 
 def test_fixture_definitions_file_is_valid() -> None:

@@ -17,7 +17,7 @@ def test_sign_up_sends_the_welcome_email(celery_app, celery_worker):
 
 
 def test_sign_up_enqueues_one_message_without_a_worker(broker):
-    """No worker: inspect what the app put on the (in-process) broker."""
+    """No worker: inspect what the app put on the broker (whichever --broker selects)."""
     app = shop.make_app(broker_url=broker.url)
     app.set_current()
     try:

@@ -1,4 +1,4 @@
-"""The kombu app's tests: `broker` is a fresh in-process fakebroker for each test."""
+"""The kombu app's tests: `broker` is a fresh broker per test (in-process unless --broker says)."""
 
 from __future__ import annotations
 

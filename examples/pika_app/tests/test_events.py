@@ -4,7 +4,9 @@
   fresh vhost per test);
 - ``broker_amqp_url`` is an amqp:// URL of the ``--broker`` backend (the
   in-process broker served on a port by default), so these tests also run
-  against a real RabbitMQ.
+  against a real RabbitMQ;
+- a test that needs the emulator is marked ``fake_only``: skipped, with its
+  reason, on ``--broker=amqp://...``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def test_events_round_trip(broker_amqp_url, broker_backend):
     assert read_events(broker_amqp_url, queue, limit=2) == [{"n": 1}, {"n": 2}]
 
 
+@pytest.mark.fake_only(reason="adds a user, and RabbitMQ's users are node-wide")
 @pytest.mark.broker(users={"auditor": "s3cret"})
 def test_wrong_password_is_refused(broker_server):
     assert broker_server.url.startswith("amqp://auditor:s3cret@")
