@@ -28,6 +28,7 @@ from .._alias import register_kombu_alias
 from .._urls import parse_amqp_url
 from ._handle import BrokerHandle
 from ._rabbit import Management, RabbitMQHandle
+from ._redis import RedisBrokerHandle, RedisPool, is_redis_choice, make_redis_backend
 from ._setup import BrokerSpec, ServerPool, make_inproc, make_served, parse_spec
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "broker_server",
     "broker_url",
     "fakebroker_celery_config",
+    "redis_broker",
 ]
 
 BACKENDS = ("inproc", "tcp")
@@ -64,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
     register_kombu_alias()
     config.addinivalue_line("markers", MARKER)
     backend = config.getoption("fakebroker_backend", "inproc")
+    if is_redis_choice(str(backend)):  # the Redis flavour
+        return
     if backend not in BACKENDS and not str(backend).startswith(("amqp://", "amqps://")):
         raise pytest.UsageError(f"--broker must be inproc, tcp or an amqp:// URL, not {backend!r}")
 
@@ -117,6 +121,26 @@ def broker_server(
 
 
 @pytest.fixture(scope="session")
+def _fakebroker_redis_pool() -> Iterator[RedisPool]:
+    """The shared Redis front of this process (``--broker=redis-tcp``), started on first use."""
+    pool = RedisPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def redis_broker(
+    request: pytest.FixtureRequest, _fakebroker_redis_pool: RedisPool
+) -> Iterator[RedisBrokerHandle]:
+    """This test's Redis (docs/redis.md): a fresh in-process fakebroker on a virtual clock,
+    or what ``--broker=redis-tcp|redis://HOST:PORT/DB`` selects; ``.url`` is ``redis://``."""
+    choice = str(request.config.getoption("fakebroker_backend"))
+    handle = make_redis_backend(choice, _fakebroker_redis_pool, test_id=request.node.name)
+    yield handle
+    handle.close()
+
+
+@pytest.fixture(scope="session")
 def _fakebroker_management(request: pytest.FixtureRequest) -> Management | None:
     """The real RabbitMQ's management API when ``--broker`` is an URL and it answers."""
     url = str(request.config.getoption("fakebroker_backend"))
@@ -143,6 +167,9 @@ def broker_backend(
         return
     if choice == "tcp":
         yield request.getfixturevalue("broker_server")
+        return
+    if is_redis_choice(choice):  # the Redis flavour (docs/redis.md)
+        yield request.getfixturevalue("redis_broker")
         return
     handle = RabbitMQHandle(
         url=choice, management=_fakebroker_management, test_id=request.node.name
