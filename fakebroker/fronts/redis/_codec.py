@@ -18,7 +18,9 @@ Rules:
   integer, ``None`` the null (``$-1`` in RESP2, ``_`` in RESP3), ``list``
   and ``tuple`` arrays, ``dict`` maps, ``set`` sets, ``float`` doubles,
   ``bool`` booleans, :class:`Push` out-of-band pushes (RESP3; an array in
-  RESP2).  The types RESP2 lacks are written as RESP2 writes them.
+  RESP2), :class:`Set` an ordered set reply, :data:`NULL_ARRAY` the null
+  array (``*-1`` in RESP2: EXEC after a WATCH failed, a blocking pop's
+  timeout).  The types RESP2 lacks are written as RESP2 writes them.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ __all__ = [
     "MAX_BULK",
     "MAX_INLINE",
     "MAX_MULTIBULK",
+    "NULL_ARRAY",
     "Error",
     "ProtocolError",
     "Push",
     "RequestParser",
+    "Set",
     "Simple",
     "encode",
 ]
@@ -70,6 +74,23 @@ class Push:
     """An out-of-band message (pub/sub): ``>`` in RESP3, an array in RESP2."""
 
     items: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Set:
+    """A set reply (``~`` in RESP3, an array in RESP2), in the order given."""
+
+    items: list[Any]
+
+
+class _NullArray:
+    """The null array: ``*-1`` in RESP2, ``_`` in RESP3."""
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = _NullArray()
 
 
 class RequestParser:
@@ -218,6 +239,8 @@ def encode(value: Any, protocol: int = 2) -> bytes:
 def _write(out: bytearray, value: Any, resp3: bool) -> None:
     if value is None:
         out += b"_\r\n" if resp3 else b"$-1\r\n"
+    elif value is NULL_ARRAY:
+        out += b"_\r\n" if resp3 else b"*-1\r\n"
     elif isinstance(value, bytes | bytearray | memoryview):
         data = bytes(value)
         out += b"$%d\r\n%s\r\n" % (len(data), data)
@@ -243,6 +266,10 @@ def _write(out: bytearray, value: Any, resp3: bool) -> None:
             out += b",%s\r\n" % text
         else:
             out += b"$%d\r\n%s\r\n" % (len(text), text)
+    elif isinstance(value, Set):
+        out += (b"~%d\r\n" if resp3 else b"*%d\r\n") % len(value.items)
+        for item in value.items:
+            _write(out, item, resp3)
     elif isinstance(value, Push):
         out += (b">%d\r\n" if resp3 else b"*%d\r\n") % len(value.items)
         for item in value.items:

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from fakeredis._commands import COMMANDS_WITH_SUB
 from fakeredis._helpers import NoResponse, SimpleError, SimpleString
 from fakeredis._socket._fakesocket import FakeSocket
 
-from ._codec import Error, Push, Simple
+from . import _texts
+from ._codec import NULL_ARRAY, Error, Push, Set, Simple
 
 __all__ = ["FrontSocket", "Parked"]
 
@@ -59,16 +61,19 @@ class Parked:
         return value if self.shape is None else self.shape(value)
 
 
-def _typed(result: Any) -> Any:
+_SCRIPTING = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+
+
+def _typed(result: Any, command: str = "", fields: list[bytes] | None = None) -> Any:
     """fakeredis's reply values, with its simple strings and errors as our codec's types."""
     if isinstance(result, SimpleString):
         return Simple(result.value)
     if isinstance(result, SimpleError):
-        return Error(result.value)
+        return Error(_texts.reworded(result.value, command, fields))
     if isinstance(result, list):
-        return [_typed(item) for item in result]
+        return [_typed(item, command) for item in result]
     if isinstance(result, dict):
-        return {_typed(key): _typed(value) for key, value in result.items()}
+        return {_typed(key): _typed(value, command) for key, value in result.items()}
     return result
 
 
@@ -83,6 +88,7 @@ class FrontSocket(FakeSocket):
         self.parked: Parked | None = None
         #: The command being handled (its name, lower case), for RESP3 pushes.
         self.current: str = ""
+        self._fields: list[bytes] = []
 
     @property
     def protocol(self) -> int:
@@ -107,6 +113,13 @@ class FrontSocket(FakeSocket):
     def handle(self, fields: list[bytes]) -> None:
         """Run one command; its reply (if any) goes to :attr:`deliver`."""
         self.current = fields[0].decode("utf-8", "replace").lower() if fields else ""
+        self._fields = fields
+        if self.current == "hello" and len(fields) > 1 and fields[1] not in (b"2", b"3"):
+            self.deliver(Error(_texts.NOPROTO))
+            return
+        if self.current == "auth" and len(fields) == 2 and not self._default_password():
+            self.deliver(Error(_texts.AUTH_WITHOUT_PASSWORD))
+            return
         self._process_command(fields)
 
     # -- what fakeredis calls ---------------------------------------------------------------
@@ -125,10 +138,34 @@ class FrontSocket(FakeSocket):
             msg = Push([_typed(item) for item in msg])
         self.deliver(msg)
 
+    def _default_password(self) -> bool:
+        """Whether the default user has a password (``requirepass``)."""
+        return bool(self._server.acl.get_user_acl(b"default")._passwords)
+
     def _decode_result(self, result: Any) -> Any:
         if isinstance(result, NoResponse):
             return result
-        return _typed(result)
+        return self._top(result)
+
+    def _top(self, result: Any) -> Any:
+        """A command's whole reply, typed, in the shape Redis 7 gives it."""
+        command = self.current
+        if result is None and command in _texts.NULL_ARRAY_COMMANDS:
+            return NULL_ARRAY
+        if command == "hello" and isinstance(result, dict):
+            result = {**result, "server": _texts.HELLO_SERVER, "version": _texts.HELLO_VERSION}
+        typed = _typed(result, command, self._fields)
+        if command in _texts.SET_COMMANDS and self.protocol == 3 and isinstance(typed, list):
+            return Set(typed)
+        return typed
+
+    def _unknown_command(self, command: str, args: str | None = None) -> SimpleError:
+        fields = self._fields
+        if self.current in _SCRIPTING or not fields:
+            return super()._unknown_command(command, args)
+        if self.current in COMMANDS_WITH_SUB and len(fields) > 1:
+            return SimpleError(_texts.unknown_subcommand(fields))
+        return SimpleError(_texts.unknown_command(fields))
 
     def _blocking(
         self,
@@ -174,4 +211,4 @@ class FrontSocket(FakeSocket):
         self.parked = None
         self._blocked = False
         self._unblock_reason = None
-        return _typed(reply)
+        return self._top(reply)
