@@ -31,7 +31,6 @@ def test_taskposts_redis_scenarios_pass_on_fakebroker() -> None:
             "-m",
             "pytest",
             "tests/taskpost",
-            "-q",
             "-k",
             "redis",
             "-p",
