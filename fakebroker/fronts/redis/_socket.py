@@ -138,6 +138,17 @@ class FrontSocket(FakeSocket):
             msg = Push([_typed(item) for item in msg])
         self.deliver(msg)
 
+    def _expireat(self, key: Any, timestamp: float, *args: bytes, **kwargs: Any) -> int:
+        """As Redis: an expiry at or before now deletes the key at once.
+
+        (fakeredis leaves it to the next access, when real time has moved on;
+        on a virtual clock it has not.)
+        """
+        changed = int(super()._expireat(key, timestamp, *args, **kwargs))
+        if changed and key.expireat is not None and key.expireat <= self._db.time:
+            key.value = None
+        return changed
+
     def _default_password(self) -> bool:
         """Whether the default user has a password (``requirepass``)."""
         return bool(self._server.acl.get_user_acl(b"default")._passwords)
