@@ -17,6 +17,8 @@ import contextlib
 import logging
 import socket
 import struct
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fakeredis._commands import COMMANDS_WITH_SUB
@@ -56,6 +58,7 @@ class RedisServer:
         self._clients: set[_Client] = set()
         self._parked: list[_Client] = []
         self._poked = False
+        self._thread_id = 0
 
     @property
     def url(self) -> str:
@@ -77,6 +80,7 @@ class RedisServer:
     async def start(self) -> None:
         """Bind and listen; OSError when the port is unavailable."""
         self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
         self.node.note_driver()
         self._server = await self._loop.create_server(lambda: _Client(self), self.host, self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
@@ -105,11 +109,21 @@ class RedisServer:
 
     def poke(self) -> None:
         """A key changed (any thread, fakeredis's lock held): retry parked clients soon."""
-        if self._poked or self._loop is None:
+        if self._poked or self._loop is None or not self._parked:
             return
         self._poked = True
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._serve_parked)
+        self.soon(self._serve_parked)
+
+    def soon(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the loop soon, from any thread (the self-pipe only if needed)."""
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed
+            if threading.get_ident() == self._thread_id:
+                loop.call_soon(callback)
+            else:
+                loop.call_soon_threadsafe(callback)
 
     def park(self, client: _Client) -> None:
         self._parked.append(client)
@@ -316,8 +330,7 @@ class _Client(asyncio.Protocol):
         self._out.append(encode(msg, sock.protocol))
         if not self._running and not self._flush_pending:
             self._flush_pending = True
-            with contextlib.suppress(RuntimeError):
-                self.server.loop.call_soon_threadsafe(self._flush)
+            self.server.soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_pending = False
