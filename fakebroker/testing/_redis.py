@@ -483,12 +483,15 @@ def make_redis_inproc(*, clock: str = "virtual", name: str | None = None) -> Red
 
 
 class RedisPool:
-    """One node's Redis served on a free port for a whole process; a database per test."""
+    """One node's Redis served on a free port for a whole process; a database per test.
+
+    Databases 1-15 (Redis has 16) are lent to tests and flushed when given back.
+    """
 
     def __init__(self) -> None:
         self._server: RedisThread | None = None
         self._node: Node | None = None
-        self._dbs = itertools.count(1)
+        self._free = list(range(1, 16))
         self._lock = threading.Lock()
 
     def _shared(self) -> tuple[Node, RedisThread]:
@@ -503,7 +506,10 @@ class RedisPool:
     def handle(self) -> RedisBrokerHandle:
         """A database of its own on the shared server (flushed after the test)."""
         node, server = self._shared()
-        db = next(self._dbs)
+        with self._lock:
+            if not self._free:
+                raise RuntimeError("every database of the shared Redis front is lent out")
+            db = self._free.pop(0)
         url = f"redis://127.0.0.1:{server.port}/{db}"
         handle = RedisBrokerHandle(
             kind="redis-tcp", url=url, reader=_FakeReader(node, db), node=node, db=db
@@ -512,6 +518,8 @@ class RedisPool:
         def flush() -> None:
             with node.redis.database(db) as data:
                 data.clear()
+            with self._lock:
+                self._free.append(db)
 
         handle.add_finalizer(flush)
         return handle
