@@ -109,3 +109,25 @@ def test_restart_disconnects_and_keeps_or_loses_the_data(
     assert client.get("k") == (b"v" if keep_data else None)  # reconnected
     assert client.pubsub_numsub("c") == [(b"c", 0)]
     pubsub.close()
+
+
+def test_restore_visible_cut_between_hget_and_exec_is_redone_once(
+    redis_broker: RedisBrokerHandle,
+) -> None:
+    """kombu restores under WATCH/HGET/MULTI/EXEC: the connection lost before EXEC, redis-py
+    runs the transaction again (a WatchError to its retry loop): restored once, not doubled."""
+    worker = redis_broker.connection()
+    worker.SimpleQueue("orders").put({"id": 1})
+    worker.SimpleQueue("orders").get(timeout=1)  # unacked; the worker dies
+    redis_broker.clock.advance(3600)  # type: ignore[attr-defined]
+    with redis_broker.connection() as conn:
+        rule = redis_broker.faults.drop_connection(on="EXEC")
+        conn.default_channel.qos.restore_visible()
+        assert rule.fired == 1
+        assert redis_broker.queues["orders"].messages == 1
+        assert redis_broker.unacked == {}
+        again = conn.SimpleQueue("orders").get(timeout=1)
+        assert again.payload == {"id": 1}
+        again.ack()
+    names = [c.name for c in redis_broker.node.redis.commands()]  # type: ignore[union-attr]
+    assert names.count("HGET") >= 2  # the transaction ran twice
