@@ -29,6 +29,7 @@ import base64
 import contextlib
 import itertools
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -562,9 +563,14 @@ def make_redis_real(url: str, *, test_id: str) -> RedisBrokerHandle:
 CHOICES = ("redis-inproc", "redis-tcp")
 
 
+_REDIS_URL = re.compile(r"^rediss?://([^@/]*@)?[^:/@]+:\d+/\d+$")
+
+
 def is_redis_choice(choice: str) -> bool:
-    """Whether a ``--broker`` value selects a Redis."""
-    return choice in CHOICES or choice.startswith(("redis://", "rediss://"))
+    """Whether a ``--broker`` value selects a Redis: ``redis-inproc``, ``redis-tcp`` or a
+    ``redis://[USER:PASSWORD@]HOST:PORT/DB`` URL (port and database spelled out, as the
+    suite's keys go to that database)."""
+    return choice in CHOICES or bool(_REDIS_URL.match(choice))
 
 
 def make_redis_backend(choice: str, pool: RedisPool, *, test_id: str) -> RedisBrokerHandle:

@@ -38,7 +38,6 @@ __all__ = [
     "broker_server",
     "broker_url",
     "fakebroker_celery_config",
-    "redis_broker",
 ]
 
 BACKENDS = ("inproc", "tcp")
@@ -69,7 +68,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if is_redis_choice(str(backend)):  # the Redis flavour
         return
     if backend not in BACKENDS and not str(backend).startswith(("amqp://", "amqps://")):
-        raise pytest.UsageError(f"--broker must be inproc, tcp or an amqp:// URL, not {backend!r}")
+        raise pytest.UsageError(
+            "--broker must be inproc, tcp or an amqp:// URL "
+            f"(or redis-inproc, redis-tcp, redis://HOST:PORT/DB), not {backend!r}"
+        )
 
 
 def _spec(request: pytest.FixtureRequest) -> BrokerSpec:
