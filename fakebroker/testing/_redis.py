@@ -451,7 +451,12 @@ class RedisBrokerHandle(RedisInspector):
         return client
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Wait until ``predicate()`` is truthy (woken by every command on fakebroker)."""
+        """Wait until ``predicate()`` is truthy (woken by every command on fakebroker).
+
+        On fakebroker the predicate runs under the node's lock, which the front
+        needs for every command: read with the inspection API there, not with a
+        Redis client (that would wait for the lock until the timeout).
+        """
         return _wait_for(predicate, timeout, node=self.node)
 
     def add_finalizer(self, finalizer: Callable[[], None]) -> None:

@@ -35,6 +35,9 @@ __all__ = ["RedisServer"]
 
 log = logging.getLogger(__name__)
 
+#: Replies waiting for a client that does not read, beyond which it is dropped (Redis's
+#: client-output-buffer-limit for pub/sub clients, 32 MiB hard).
+OUTPUT_LIMIT = 32 * 1024 * 1024
 #: Blocking commands whose served reply is a "delivery" (fault point ``delivery_sending``).
 BLOCKING = frozenset({"BRPOP", "BLPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX"})
 
@@ -346,8 +349,13 @@ class _Client(asyncio.Protocol):
             self._write_now(data)
 
     def _write_now(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(data)
+        if transport.get_write_buffer_size() > OUTPUT_LIMIT:
+            log.warning("fakebroker redis: %s reads too slowly, disconnected", self.name)
+            self.abort()
 
     def _stall(self, duration: float | None) -> None:
         self._stalled = True
