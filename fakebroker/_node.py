@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .core import Clock
     from .fronts import Server
     from .fronts._pipe import Pipe
+    from .fronts.redis import RedisFaults, RedisState
 
 __all__ = [
     "DEFAULT_NAME",
@@ -93,6 +94,7 @@ class Node:
         self._listeners: list[Listener] = []
         self._drivers: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._guard = threading.Lock()
+        self._redis: RedisState | None = None
 
     def __repr__(self) -> str:
         return f"<Node {self.name or hex(id(self))}>"
@@ -153,6 +155,26 @@ class Node:
         """Clear one alarm (all when None); blocked connections resume."""
         with self.locked() as broker:
             broker.clear_alarm(resource)
+
+    @property
+    def redis(self) -> RedisState:
+        """The node's Redis flavour (fakeredis data on this clock, its fronts), made on first use.
+
+        ``node.redis.url`` is a ``redis://`` URL of it, served on 127.0.0.1 on demand.
+        """
+        from .fronts.redis import RedisState
+
+        with self._guard:
+            if self._redis is None:
+                self._redis = RedisState(node=self)
+            return self._redis
+
+    @property
+    def redis_faults(self) -> RedisFaults:
+        """Fault rules for the Redis front, in Redis words (on the one plan, ``faults``)."""
+        from .fronts.redis import RedisFaults
+
+        return RedisFaults(self)
 
     # -- fronts -----------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
     fakebroker serve [--host 127.0.0.1] [--port 5672] [--vhost NAME]... \\
                      [--user NAME:PASSWORD]... [--definitions FILE] \\
-                     [--log-level info] [--log-file FILE]
+                     [--redis-port PORT] [--log-level info] [--log-file FILE]
 
 ``serve`` prints the URL it serves (one line on stdout) as soon as it
 accepts connections and runs until SIGINT or SIGTERM, when every client
@@ -174,6 +174,12 @@ def _parser() -> argparse.ArgumentParser:
         "--tls-fail-if-no-peer-cert",
         action="store_true",
         help="with --tls-verify-peer: refuse clients without one",
+    )
+    serve.add_argument(
+        "--redis-port",
+        type=_port,
+        metavar="PORT",
+        help="also serve Redis (RESP, for kombu's redis:// and Celery) here; 0 picks a free one",
     )
     serve.add_argument(
         "--loopback-users",
@@ -373,6 +379,10 @@ async def _serve(node: Node, args: argparse.Namespace) -> int:
     servers = [AMQPServer(node=node, host=args.host, port=args.port)]
     if context is not None:
         servers.append(AMQPServer(node=node, host=args.host, port=args.tls_port, ssl=context))
+    if args.redis_port is not None:
+        from .fronts.redis import RedisServer
+
+        servers.append(RedisServer(node=node, host=args.host, port=args.redis_port))  # type: ignore[arg-type]
     for server in servers:
         try:
             await server.start()
@@ -385,6 +395,9 @@ async def _serve(node: Node, args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     for server in servers:
+        if getattr(server, "url", "").startswith("redis://"):
+            print(server.url, flush=True)  # type: ignore[attr-defined]
+            continue
         scheme = "amqp" if server.ssl is None else "amqps"
         url = _url(node, args.host, server.port, args.user, args.vhost, scheme=scheme)
         print(url, flush=True)

@@ -28,7 +28,8 @@ class EmulatorOnlySpec(Exception):
 
 @dataclass(frozen=True)
 class Backend:
-    """The session's choice: ``kind`` is inproc, tcp or amqp (then ``url`` and ``management``)."""
+    """The session's choice: ``kind`` is inproc, tcp, amqp (then ``url`` and ``management``)
+    or redis (``url``: the ``--broker`` value)."""
 
     kind: str
     url: str = ""
@@ -48,7 +49,7 @@ class Backend:
 
     def open(self, spec: BrokerSpec, *, api: ManagementAPI | None, test_id: str) -> Any:
         """A fresh broker for one test, as ``spec`` asks."""
-        if self.kind == "inproc":
+        if self.kind in ("inproc", "redis"):  # with a Redis choice, broker stays in-process
             return make_inproc(spec)
         if self.kind == "tcp":
             return make_tcp(spec)
@@ -66,10 +67,17 @@ class Backend:
 
 def parse_backend(choice: str, management: str | None) -> Backend:
     """The ``--broker`` and ``--broker-management`` options (ValueError if bad)."""
+    from ._redis import is_redis_choice
+
     if choice in BACKENDS:
         return Backend(kind=choice)
+    if is_redis_choice(choice):  # the Redis flavour: redis_broker follows it (docs/redis.md)
+        return Backend(kind="redis", url=choice)
     if not choice.startswith(("amqp://", "amqps://")):
-        raise ValueError(f"--broker must be inproc, tcp or an amqp:// URL, not {choice!r}")
+        raise ValueError(
+            "--broker must be inproc, tcp or an amqp:// URL "
+            f"(or redis-inproc, redis-tcp, redis://HOST:PORT/DB), not {choice!r}"
+        )
     return Backend(kind="amqp", url=choice, management_url=management or management_url_for(choice))
 
 

@@ -5,7 +5,8 @@ Fixtures
                        (in-process by default, on a virtual clock)
     ``broker_server``  a fresh vhost per test on a TCP fakebroker (one per xdist worker);
                        with ``--broker=amqp://...``, ``broker``
-    ``broker_backend`` ``broker`` (its old name)
+    ``broker_backend`` ``broker`` (its old name); with ``--broker=redis-...``, ``redis_broker``
+    ``redis_broker``   this test's Redis flavour (docs/redis.md)
     ``broker_url``     ``broker.url``
     ``broker_amqp_url`` an ``amqp://`` URL of the same broker, for pika and aio-pika
     ``fakebroker_celery_config``  a ``celery_config`` for ``celery.contrib.pytest``
@@ -13,7 +14,8 @@ Fixtures
 taskpost's own plugin (:mod:`taskpost.pytest_plugin`) adds ``taskpost_app``
 and ``taskpost_worker`` on ``broker_url``.
 
-Options ``--broker=inproc|tcp|amqp://USER:PASS@HOST:PORT/`` and
+Options ``--broker=inproc|tcp|amqp://USER:PASS@HOST:PORT/`` (or a Redis choice:
+``redis-inproc|redis-tcp|redis://HOST:PORT/DB``) and
 ``--broker-management=http://...``; markers
 ``@pytest.mark.broker(definitions=, vhost=, users=, clock=, faults=)``,
 ``@pytest.mark.fake_only(reason=)`` and ``@pytest.mark.real_only(reason=)``:
@@ -33,6 +35,7 @@ from ._backends import Backend, EmulatorOnlySpec, parse_backend, start_session
 from ._handle import BrokerHandle
 from ._management import ManagementAPI, ManagementError
 from ._rabbit import RabbitMQHandle
+from ._redis import RedisBrokerHandle, RedisPool, make_redis_backend
 from ._setup import BrokerSpec, ServerPool, make_served, parse_spec
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "broker_server",
     "broker_url",
     "fakebroker_celery_config",
+    "redis_broker",
 ]
 
 #: What the ``broker`` fixture hands out.
@@ -63,9 +67,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--broker",
         dest="fakebroker_backend",
         default="inproc",
-        metavar="inproc|tcp|amqp://...",
+        metavar="inproc|tcp|amqp://...|redis-inproc|redis-tcp|redis://...",
         help="the broker every fixture gets: in-process fakebroker (default), "
-        "fakebroker over TCP, or a real RabbitMQ's amqp:// URL (a fresh vhost per test)",
+        "fakebroker over TCP, or a real RabbitMQ's amqp:// URL (a fresh vhost per test); "
+        "the redis choices move redis_broker and broker_url to the Redis flavour",
     )
     group.addoption(
         "--broker-management",
@@ -185,18 +190,43 @@ def broker_server(
     handle.close()
 
 
+@pytest.fixture(scope="session")
+def _fakebroker_redis_pool() -> Iterator[RedisPool]:
+    """The shared Redis front of this process (``--broker=redis-tcp``), started on first use."""
+    pool = RedisPool()
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def broker_backend(broker: AnyBroker) -> AnyBroker:
-    """The broker ``--broker`` selects: ``broker`` itself (kept for suites that use the name).
+def redis_broker(
+    request: pytest.FixtureRequest, _fakebroker_redis_pool: RedisPool
+) -> Iterator[RedisBrokerHandle]:
+    """This test's Redis (docs/redis.md): a fresh in-process fakebroker on a virtual clock,
+    or what ``--broker=redis-tcp|redis://HOST:PORT/DB`` selects; ``.url`` is ``redis://``."""
+    choice = str(request.config.getoption("fakebroker_backend"))
+    handle = make_redis_backend(choice, _fakebroker_redis_pool, test_id=request.node.name)
+    yield handle
+    handle.close()
+
+
+@pytest.fixture
+def broker_backend(request: pytest.FixtureRequest) -> AnyBroker | RedisBrokerHandle:
+    """The broker ``--broker`` selects: ``broker`` itself (kept for suites that use the name),
+    or ``redis_broker`` with a Redis choice.
 
     ``.url``, ``.kind`` (``inproc``, ``tcp`` or ``amqp``), ``.unique(name)``,
     ``.connection()``, ``.wait_for()`` and the inspection API work on all three.
     """
-    return broker
+    if _backend_of(request.config).kind == "redis":
+        handle: AnyBroker | RedisBrokerHandle = request.getfixturevalue("redis_broker")
+    else:
+        handle = request.getfixturevalue("broker")
+    return handle
 
 
 @pytest.fixture
-def broker_url(broker_backend: AnyBroker) -> str:
+def broker_url(broker_backend: AnyBroker | RedisBrokerHandle) -> str:
     """``broker.url``: the URL of the broker ``--broker`` selects (``fakebroker://``, ``amqp://``)."""
     return broker_backend.url
 
@@ -212,7 +242,7 @@ def broker_amqp_url(broker_backend: AnyBroker) -> str:
 
 
 @pytest.fixture
-def fakebroker_celery_config(broker_backend: AnyBroker) -> dict[str, Any]:
+def fakebroker_celery_config(broker_backend: AnyBroker | RedisBrokerHandle) -> dict[str, Any]:
     """Celery settings for ``celery.contrib.pytest``'s ``celery_config``.
 
     The broker is ``broker_url``, results travel back over it (``rpc://``),
