@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .faults import Faults
     from .fronts import Server
     from .fronts._pipe import Pipe
+    from .fronts.http import ThreadedHTTPServer
 
 __all__ = [
     "DEFAULT_NAME",
@@ -173,6 +174,15 @@ class Node:
         from .fronts import Server
 
         return Server(node=self, host=host, port=port, ssl=ssl).start()
+
+    def serve_http(self, *, host: str = "127.0.0.1", port: int = 0) -> ThreadedHTTPServer:
+        """Serve the management API and dashboard from a background thread, started.
+
+        Closed with the node; ``url`` is ``http://HOST:PORT/`` (docs/http.md).
+        """
+        from .fronts.http import ThreadedHTTPServer
+
+        return ThreadedHTTPServer(node=self, host=host, port=port).start()
 
     def attach(self, listener: Listener) -> None:
         """Track a server of this node (it is closed with the node)."""

@@ -2,6 +2,7 @@
 
     fakebroker serve [--host 127.0.0.1] [--port 5672] [--vhost NAME]... \\
                      [--user NAME:PASSWORD]... [--definitions FILE] \\
+                     [--http-port PORT] \\
                      [--log-level info] [--log-file FILE]
 
 ``serve`` prints the URL it serves (one line on stdout) as soon as it
@@ -118,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
         "--tls-fail-if-no-peer-cert",
         action="store_true",
         help="with --tls-verify-peer: refuse clients without one",
+    )
+    serve.add_argument(
+        "--http-port",
+        type=_port,
+        metavar="PORT",
+        help="also serve the management HTTP API and the dashboard here (0 picks a free one)",
     )
     serve.add_argument("--log-level", choices=LEVELS, default="info", help="what to log")
     serve.add_argument("--log-file", metavar="FILE", help="log here instead of stderr")
@@ -260,6 +267,17 @@ async def _serve(node: Node, args: argparse.Namespace) -> int:
             for started in servers[: servers.index(server)]:
                 await started.close()
             return _usage_error(_listen_error(args.host, server.port, exc))
+    http = None
+    if args.http_port is not None:
+        from .fronts.http import HTTPServer
+
+        http = HTTPServer(node=node, host=args.host, port=args.http_port)
+        try:
+            await http.start()
+        except OSError as exc:
+            for server in servers:
+                await server.close()
+            return _usage_error(_listen_error(args.host, args.http_port, exc))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -268,7 +286,11 @@ async def _serve(node: Node, args: argparse.Namespace) -> int:
         scheme = "amqp" if server.ssl is None else "amqps"
         url = _url(node, args.host, server.port, args.user, args.vhost, scheme=scheme)
         print(url, flush=True)
+    if http is not None:
+        print(http.url, flush=True)
     await stop.wait()
+    if http is not None:
+        await http.close()
     for server in servers:
         await server.close()
     return 0

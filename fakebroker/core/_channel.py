@@ -369,6 +369,10 @@ class Channel:
             queue.unacked += 1
             if self._timeout_timer is None:
                 self._arm_timeout()
+        stats = queue.stats
+        stats["deliver_no_ack" if consumer.no_ack else "deliver"] += 1
+        if entry.redelivered:
+            stats["redeliver"] += 1
         journal = self.broker.journal
         if journal.enabled:
             journal.record(
@@ -408,8 +412,13 @@ class Channel:
         target = self._queue(queue)
         target.touch()
         entry = target.take()
+        stats = target.stats
         if entry is None:
+            stats["get_empty"] += 1
             return None
+        stats["get_no_ack" if no_ack else "get"] += 1
+        if entry.redelivered:
+            stats["redeliver"] += 1
         tag = self.next_tag
         self.next_tag = tag + 1
         if not no_ack:
@@ -493,6 +502,8 @@ class Channel:
                 consumer.unacked -= 1
                 self.consumer_unacked -= 1
                 touched[queue] = None
+            if kind == "acked":
+                queue.stats["ack"] += 1
             if journal.enabled:
                 journal.record(kind, self.vhost.name, queue=queue.name, msg=pending.entry.msg)
             if requeue:
@@ -577,6 +588,7 @@ class Channel:
         vhost = self.vhost
         msg = Message(exchange.name, routing_key, props, body, next(broker.message_ids))
         msg.wire = wire
+        vhost.stats["publish"] += 1
         journal = broker.journal
         if journal.enabled:
             journal.record(
@@ -607,6 +619,7 @@ class Channel:
                 continue
             queue.enqueue(msg)
         if not queues:
+            vhost.stats["return_unroutable" if mandatory else "drop_unroutable"] += 1
             journal.record(
                 "unroutable", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
             )
@@ -623,6 +636,7 @@ class Channel:
     def _confirm(self, rejected: bool) -> None:
         if self.confirm:
             self.publish_seq += 1
+            self.vhost.stats["confirm"] += 1
             event = ConfirmNack if rejected else ConfirmAck
             self.conn.emit(event(self.number, self.publish_seq))
 

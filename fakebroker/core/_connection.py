@@ -40,6 +40,8 @@ class Connection:
         self.outbox: deque[Event] = deque()
         self.wakeup: Callable[[], None] | None = None
         self.closed = False
+        #: When the connection opened (the broker clock's seconds).
+        self.connected_at = broker.clock.now()
 
     def emit(self, event: Event) -> None:
         """Queue asynchronous output for the client."""

@@ -1,0 +1,224 @@
+"""The aiohttp application: authentication, RabbitMQ's error bodies, shared helpers.
+
+Every handler acts on the broker only inside ``with node.locked() as
+broker:`` and never awaits while holding the lock.  Errors are raised as
+:class:`ApiError` and answered as RabbitMQ does: a JSON body ``{"error":
+..., "reason": ...}``; an unknown path is 404 ``Object Not Found``.
+
+Who may do what (RabbitMQ 3.10.8; it answers 401 for each of these):
+no credentials -> 401 with an empty body and ``WWW-Authenticate``; bad
+ones -> ``not_authorized / Login failed``; a user without a management tag
+-> ``Not management user``; an administrator-only endpoint ->
+``Not administrator user``; another vhost -> ``User not authorised to
+access virtual host`` (monitoring and administrator users read every vhost).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ...core import stats
+from . import _texts as T
+from ._access import Access, access_for
+
+if TYPE_CHECKING:
+    from ..._node import Node
+    from ...core import Broker, Channel
+    from ...core._vhost import Vhost
+
+__all__ = ["ApiError", "Context", "Handler", "json_response", "make_app"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ApiError(Exception):
+    """An answer other than success: status, error and reason (RabbitMQ's JSON body)."""
+
+    def __init__(self, status: int, error: tuple[str, str] | str, reason: str | None = None):
+        super().__init__(status, error, reason)
+        if isinstance(error, tuple):
+            error, reason = error
+        self.status = status
+        self.error = error
+        self.reason = reason or ""
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer as RabbitMQ writes it (compact)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return web.Response(text=text, status=status, content_type="application/json")
+
+
+def error_response(err: ApiError) -> web.Response:
+    """RabbitMQ's error body."""
+    response = json_response({"error": err.error, "reason": err.reason}, status=err.status)
+    if err.status == 401 and err.error == "not_authorized":
+        response.headers["WWW-Authenticate"] = T.REALM
+    return response
+
+
+class Context:
+    """What every handler shares: the node, its version, the sampler for rates."""
+
+    def __init__(self, *, node: Node, version: str) -> None:
+        self.node = node
+        self.version = version
+        self.sampler = stats.Sampler()
+        self.listeners: list[dict[str, Any]] = []
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[tuple[Broker, Access]]:
+        """The broker and its access model, under the node's lock."""
+        with self.node.locked() as broker:
+            yield broker, access_for(broker)
+
+    @staticmethod
+    def now() -> float:
+        """Monotonic seconds, for rates."""
+        return time.monotonic()
+
+
+CONTEXT = web.AppKey("fakebroker", Context)
+
+
+def ctx(request: web.Request) -> Context:
+    """The application's :class:`Context`."""
+    return request.app[CONTEXT]
+
+
+def user_of(request: web.Request) -> str:
+    """The authenticated user's name."""
+    return str(request["user"])
+
+
+def vhost_of(request: web.Request, broker: Broker, access: Access, *, write: bool) -> Vhost:
+    """The path's vhost, checked: 404 if none, 401 if the user may not use it."""
+    name = request.match_info["vhost"]
+    vhost = broker.vhosts.get(name)
+    if vhost is None:
+        raise ApiError(404, T.VHOST_NOT_FOUND if write else T.NOT_FOUND)
+    user = user_of(request)
+    if not access.can_access(user, name) and (write or not access.is_monitor(user)):
+        raise ApiError(401, T.VHOST_NOT_AUTHORISED)
+    return vhost
+
+
+def visible_vhosts(request: web.Request, broker: Broker, access: Access) -> list[Vhost]:
+    """The vhosts whose objects the user sees in listings."""
+    user = user_of(request)
+    if access.is_monitor(user):
+        return list(broker.vhosts.values())
+    return [v for name, v in broker.vhosts.items() if access.can_access(user, name)]
+
+
+async def read_json(request: web.Request, *, definitions: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object (an empty body is ``{}``)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, T.DEFINITIONS_NOT_JSON if definitions else T.NOT_JSON) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, T.DEFINITIONS_NOT_JSON if definitions else T.NOT_JSON)
+    return data
+
+
+@contextlib.contextmanager
+def internal_channel(broker: Broker, vhost: str, user: str) -> Iterator[Channel]:
+    """A channel on a short-lived internal connection, as the plugin's direct client uses."""
+    conn = broker.connect(vhost=vhost, user=user, name=f"management {user}")
+    try:
+        yield conn.open_channel(1)
+    finally:
+        conn.close()
+
+
+def exchange_name(name: str) -> str:
+    """``amq.default`` in a path means the default exchange ""."""
+    return "" if name == "amq.default" else name
+
+
+# -- authentication -------------------------------------------------------------------------
+
+_LEVELS = ("management", "monitoring", "administrator")
+
+
+def level(required: str) -> Callable[[Handler], Handler]:
+    """Mark a handler as needing ``required``: management (the default), monitoring,
+    administrator, or public (no authentication)."""
+
+    def mark(handler: Handler) -> Handler:
+        handler.fakebroker_level = required  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def _credentials(request: web.Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def _authorize(request: web.Request, handler: Handler) -> None:
+    required = getattr(handler, "fakebroker_level", "management")
+    if required == "public":
+        return
+    creds = _credentials(request)
+    if creds is None:
+        raise ApiError(401, "", "")
+    user, password = creds
+    with ctx(request).locked() as (broker, access):
+        if not broker.authenticate(user, password):
+            raise ApiError(401, T.LOGIN_FAILED)
+        if not access.is_management(user):
+            raise ApiError(401, T.NOT_MANAGEMENT)
+        if required == "administrator" and not access.is_admin(user):
+            raise ApiError(401, T.NOT_ADMINISTRATOR)
+        if required == "monitoring" and not access.is_monitor(user):
+            raise ApiError(401, T.NOT_MONITORING)
+    request["user"] = user
+
+
+@web.middleware
+async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        failed = request.match_info.http_exception
+        if isinstance(failed, web.HTTPMethodNotAllowed):
+            return web.Response(status=405)
+        if failed is not None:  # no such path: RabbitMQ's 404, even before authentication
+            raise ApiError(404, T.NOT_FOUND)
+        _authorize(request, request.match_info.handler)
+        return await handler(request)
+    except ApiError as err:
+        if err.status == 401 and not err.error:
+            return web.Response(status=401, headers={"WWW-Authenticate": T.REALM})
+        return error_response(err)
+
+
+def make_app(*, node: Node, version: str) -> web.Application:
+    """The management API, the fakebroker extensions and the dashboard, on ``node``."""
+    from . import _control, _read, _write
+
+    app = web.Application(middlewares=[_middleware])
+    app[CONTEXT] = Context(node=node, version=version)
+    _read.add_routes(app.router)
+    _write.add_routes(app.router)
+    _control.add_routes(app.router)
+    return app
