@@ -9,8 +9,10 @@ Who may do what (RabbitMQ 3.10.8; it answers 401 for each of these):
 no credentials -> 401 with an empty body and ``WWW-Authenticate``; bad
 ones -> ``not_authorized / Login failed``; a user without a management tag
 -> ``Not management user``; an administrator-only endpoint ->
-``Not administrator user``; another vhost -> ``User not authorised to
-access virtual host`` (monitoring and administrator users read every vhost).
+``Not administrator user``; a vhost without a permission -> ``User not
+authorised to access virtual host``, whatever the tags (monitoring users
+list every vhost and every connection, but see only the objects of vhosts
+they have permissions on, as RabbitMQ 3.10.8).
 """
 
 from __future__ import annotations
@@ -105,17 +107,14 @@ def vhost_of(request: web.Request, broker: Broker, access: Access, *, write: boo
     vhost = broker.vhosts.get(name)
     if vhost is None:
         raise ApiError(404, T.VHOST_NOT_FOUND if write else T.NOT_FOUND)
-    user = user_of(request)
-    if not access.can_access(user, name) and (write or not access.is_monitor(user)):
+    if not access.can_access(user_of(request), name):  # whatever the user's tags
         raise ApiError(401, T.VHOST_NOT_AUTHORISED)
     return vhost
 
 
 def visible_vhosts(request: web.Request, broker: Broker, access: Access) -> list[Vhost]:
-    """The vhosts whose objects the user sees in listings."""
+    """The vhosts whose objects the user sees in listings: those it has permissions on."""
     user = user_of(request)
-    if access.is_monitor(user):
-        return list(broker.vhosts.values())
     return [v for name, v in broker.vhosts.items() if access.can_access(user, name)]
 
 
