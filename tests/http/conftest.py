@@ -79,7 +79,9 @@ class Api:
         """The test's vhost, quoted for a path."""
         return quote(self.vhost, safe="")
 
-    def amqp_url(self, vhost: str | None = None, user: str = "guest", password: str = "guest") -> str:
+    def amqp_url(
+        self, vhost: str | None = None, user: str = "guest", password: str = "guest"
+    ) -> str:
         vh = quote(vhost or self.vhost, safe="")
         return f"amqp://{user}:{password}@127.0.0.1:{self.amqp_port}/{vh}"
 
@@ -90,7 +92,7 @@ class Api:
         body: Any = None,
         *,
         raw: bytes | None = None,
-        auth: tuple[str, str] | None | str = "default",
+        auth: tuple[str, str] | str | None = "default",
         headers: dict[str, str] | None = None,
     ) -> Response:
         """Send one request; never raises for an HTTP error status."""
@@ -190,7 +192,9 @@ def api(request: pytest.FixtureRequest, real_available: bool) -> Iterator[Api]:
     if request.param == "real":
         if not real_available:
             pytest.skip("RabbitMQ's management API (127.0.0.1:15672) or AMQP (5672) is unreachable")
-        handle = Api(kind="real", base="http://%s:%d" % REAL_HTTP, amqp_port=REAL_AMQP[1])
+        handle = Api(
+            kind="real", base=f"http://{REAL_HTTP[0]}:{REAL_HTTP[1]}", amqp_port=REAL_AMQP[1]
+        )
     else:
         node = request.getfixturevalue("fake_node")
         amqp = node.serve(port=0)

@@ -181,7 +181,9 @@ def test_queue_views_and_delete(api: Api) -> None:
     assert (q["durable"], q["auto_delete"], q["exclusive"]) == (False, False, False)
     one = api.get(f"/api/queues/{api.v}/q1")
     assert one.status == 200
-    assert_shape(one.json, {"name": str, "consumer_details": list, "incoming": list, "deliveries": list})
+    assert_shape(
+        one.json, {"name": str, "consumer_details": list, "incoming": list, "deliveries": list}
+    )
     assert any(x["name"] == "q1" and x["vhost"] == api.vhost for x in api.get("/api/queues").json)
     missing = api.get(f"/api/queues/{api.v}/nosuch")
     assert (missing.status, missing.json) == (404, NOT_FOUND)
@@ -236,7 +238,9 @@ def test_get_modes_encoding_truncate(api: Api) -> None:
     _publish(api, "g", "hello")
     _publish(api, "g", "world", delivery_mode=2, headers={"a": 1}, type="t", priority=3)
     path = f"/api/queues/{api.v}/g/get"
-    first = api.post(path, {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto", "truncate": 3})
+    first = api.post(
+        path, {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto", "truncate": 3}
+    )
     assert first.status == 200
     assert first.json == [
         {
@@ -254,8 +258,15 @@ def test_get_modes_encoding_truncate(api: Api) -> None:
     assert [m["payload"] for m in both] == ["aGVsbG8=", "d29ybGQ="]
     assert [m["redelivered"] for m in both] == [True, False]
     assert [m["payload_encoding"] for m in both] == ["base64", "base64"]
-    assert both[1]["properties"] == {"delivery_mode": 2, "headers": {"a": 1}, "type": "t", "priority": 3}
-    assert api.post(path, {"count": 1, "ackmode": "ack_requeue_false", "encoding": "auto"}).json == []
+    assert both[1]["properties"] == {
+        "delivery_mode": 2,
+        "headers": {"a": 1},
+        "type": "t",
+        "priority": 3,
+    }
+    assert (
+        api.post(path, {"count": 1, "ackmode": "ack_requeue_false", "encoding": "auto"}).json == []
+    )
     missing = api.post(path, {"count": 1})
     assert missing.status == 400
     assert missing.json == {
@@ -336,10 +347,14 @@ def test_publish_routed_and_refused(api: Api) -> None:
     r = api.post(f"/api/exchanges/{api.v}/nosuch/publish", dict(body, routing_key="k"))
     assert (r.status, r.json) == (
         400,
-        {"error": "bad_request", "reason": f"404 NOT_FOUND - no exchange 'nosuch' in vhost '{api.vhost}'"},
+        {
+            "error": "bad_request",
+            "reason": f"404 NOT_FOUND - no exchange 'nosuch' in vhost '{api.vhost}'",
+        },
     )
     got = api.post(
-        f"/api/queues/{api.v}/q/get", {"count": 1, "ackmode": "ack_requeue_false", "encoding": "auto"}
+        f"/api/queues/{api.v}/q/get",
+        {"count": 1, "ackmode": "ack_requeue_false", "encoding": "auto"},
     ).json
     assert [(m["payload"], m["exchange"]) for m in got] == [("hi", "x")]
 
@@ -383,7 +398,9 @@ def test_bindings(api: Api) -> None:
         "properties_key": "q",
     }
     assert api.get(f"/api/queues/{api.v}/q/bindings").json[0]["source"] == ""
-    assert {b["destination"] for b in api.get(f"/api/exchanges/{api.v}/x/bindings/source").json} == {
+    assert {
+        b["destination"] for b in api.get(f"/api/exchanges/{api.v}/x/bindings/source").json
+    } == {
         "q",
         "amq.direct",
     }
@@ -405,13 +422,35 @@ def test_definitions_export_and_import(api: Api) -> None:
     api.ok("PUT", f"/api/queues/{api.v}/dq", {"durable": True})
     api.ok("POST", f"/api/bindings/{api.v}/e/dx/q/dq", {"routing_key": "r"})
     mine = api.get(f"/api/definitions/{api.v}").json
-    assert set(mine) >= {"rabbit_version", "queues", "exchanges", "bindings", "policies", "parameters"}
-    assert mine["queues"] == [{"name": "dq", "durable": True, "auto_delete": False, "arguments": {}}]
+    assert set(mine) >= {
+        "rabbit_version",
+        "queues",
+        "exchanges",
+        "bindings",
+        "policies",
+        "parameters",
+    }
+    assert mine["queues"] == [
+        {"name": "dq", "durable": True, "auto_delete": False, "arguments": {}}
+    ]
     assert mine["exchanges"] == [
-        {"name": "dx", "type": "fanout", "durable": True, "auto_delete": False, "internal": False, "arguments": {}}
+        {
+            "name": "dx",
+            "type": "fanout",
+            "durable": True,
+            "auto_delete": False,
+            "internal": False,
+            "arguments": {},
+        }
     ]
     assert mine["bindings"] == [
-        {"source": "dx", "destination": "dq", "destination_type": "queue", "routing_key": "r", "arguments": {}}
+        {
+            "source": "dx",
+            "destination": "dq",
+            "destination_type": "queue",
+            "routing_key": "r",
+            "arguments": {},
+        }
     ]
     every = api.get("/api/definitions").json
     assert set(every) >= {"users", "vhosts", "permissions", "queues", "exchanges", "bindings"}
@@ -420,14 +459,23 @@ def test_definitions_export_and_import(api: Api) -> None:
     api.vhosts.append(target)
     imported = {
         "vhosts": [{"name": target}],
-        "queues": [{"name": "iq", "vhost": target, "durable": True, "auto_delete": False, "arguments": {}}],
+        "queues": [
+            {"name": "iq", "vhost": target, "durable": True, "auto_delete": False, "arguments": {}}
+        ],
     }
     assert api.post("/api/definitions", imported).status == 204
     if api.real:  # RabbitMQ gives nobody permissions on an imported vhost
-        api.ok("PUT", f"/api/permissions/{target}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+        api.ok(
+            "PUT",
+            f"/api/permissions/{target}/guest",
+            {"configure": ".*", "write": ".*", "read": ".*"},
+        )
     assert [q["name"] for q in api.get(f"/api/queues/{target}").json] == ["iq"]
     bad = api.request("POST", "/api/definitions", raw=b"xx")
-    assert (bad.status, bad.json) == (400, {"error": "bad_request", "reason": "failed_to_parse_json"})
+    assert (bad.status, bad.json) == (
+        400,
+        {"error": "bad_request", "reason": "failed_to_parse_json"},
+    )
 
 
 @pytest.mark.parametrize("path", ["/api/queues/{v}", "/api/exchanges/{v}", "/api/bindings/{v}"])
