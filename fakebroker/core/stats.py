@@ -324,7 +324,6 @@ def connection_view(conn: Connection) -> dict[str, Any]:
     """One connection as GET /api/connections lists it."""
     peer_host, peer_port, host, port = _peer(conn.name)
     return {
-        "auth_mechanism": "PLAIN",
         "channels": len(conn.channels),
         "client_properties": jsonable(conn.client_properties),
         "connected_at": int(conn.connected_at * 1000),
