@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import contextvars
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -96,9 +97,13 @@ def ctx(request: web.Request) -> Context:
     return request.app[CONTEXT]
 
 
+#: The authenticated user of the request being handled (set by the middleware).
+_USER: contextvars.ContextVar[str] = contextvars.ContextVar("fakebroker_http_user")
+
+
 def user_of(request: web.Request) -> str:
     """The authenticated user's name."""
-    return str(request["user"])
+    return _USER.get()
 
 
 def vhost_of(request: web.Request, broker: Broker, access: Access, *, write: bool) -> Vhost:
@@ -192,7 +197,7 @@ def _authorize(request: web.Request, handler: Handler) -> None:
             raise ApiError(401, T.NOT_ADMINISTRATOR)
         if required == "monitoring" and not access.is_monitor(user):
             raise ApiError(401, T.NOT_MONITORING)
-    request["user"] = user
+    _USER.set(user)
 
 
 @web.middleware
