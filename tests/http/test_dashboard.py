@@ -73,12 +73,12 @@ def test_dashboard_shows_counts_and_adds_a_fault(
         expect(row.locator(".ready")).to_have_text("3", timeout=10_000)
         expect(page.locator("#n-ready")).to_have_text("3")
 
-    with kombu.Connection(url, transport_options={"confirm_publish": True}) as confirming:
-        with pytest.raises(amqp.exceptions.MessageNacked):
-            confirming.Producer().publish({"id": 9}, exchange="shop", routing_key="order.new")
+    confirming = kombu.Connection(url, transport_options={"confirm_publish": True})
+    with confirming, pytest.raises(amqp.exceptions.MessageNacked):
+        confirming.Producer().publish({"id": 9}, exchange="shop", routing_key="order.new")
     expect(page.locator("#fault-rows tr .fired")).to_have_text("1/1", timeout=10_000)
     expect(row.locator(".ready")).to_have_text("4", timeout=10_000)
-    expect(page.locator('#journal .kind.fault').first).to_be_visible(timeout=10_000)
+    expect(page.locator("#journal .kind.fault").first).to_be_visible(timeout=10_000)
 
     shot = tmp_path / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
