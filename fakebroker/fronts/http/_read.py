@@ -430,3 +430,18 @@ def add_routes(router: web.UrlDispatcher) -> None:
     get("/api/permissions/{vhost}/{user}", permission)
     get("/api/definitions", definitions)
     get("/api/definitions/{vhost}", definitions)
+    for path, handler in _LISTS.items():  # Cowboy answers these with a trailing slash too
+        get(path + "/", handler)
+
+
+_LISTS = {
+    "/api/vhosts": vhosts,
+    "/api/queues": queues,
+    "/api/exchanges": exchanges,
+    "/api/bindings": bindings,
+    "/api/connections": connections,
+    "/api/channels": channels,
+    "/api/consumers": consumers,
+    "/api/users": users,
+    "/api/permissions": permissions,
+}
