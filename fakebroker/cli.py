@@ -268,12 +268,11 @@ async def _serve(node: Node, args: argparse.Namespace) -> int:
                 await started.close()
             return _usage_error(_listen_error(args.host, server.port, exc))
     http = None
-    if args.http_port is not None:
-        from .fronts.http import HTTPServer
+    if args.http_port is not None:  # its own thread, so AMQP load does not queue its requests
+        from .fronts.http import ThreadedHTTPServer
 
-        http = HTTPServer(node=node, host=args.host, port=args.http_port)
         try:
-            await http.start()
+            http = ThreadedHTTPServer(node=node, host=args.host, port=args.http_port).start()
         except OSError as exc:
             for server in servers:
                 await server.close()
@@ -290,7 +289,7 @@ async def _serve(node: Node, args: argparse.Namespace) -> int:
         print(http.url, flush=True)
     await stop.wait()
     if http is not None:
-        await http.close()
+        http.close()
     for server in servers:
         await server.close()
     return 0
