@@ -138,7 +138,9 @@ LOAD = """
 import sys, threading, time, amqp
 port, vhost, seconds = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 def connect():
-    c = amqp.Connection(host=f"127.0.0.1:{port}", virtual_host=vhost, userid="guest", password="guest")
+    c = amqp.Connection(
+        host=f"127.0.0.1:{port}", virtual_host=vhost, userid="guest", password="guest"
+    )
     c.connect()
     return c
 def consume():
