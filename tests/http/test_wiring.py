@@ -91,3 +91,15 @@ def test_import_fakebroker_does_not_import_aiohttp() -> None:
     code = "import sys, fakebroker; fakebroker.Node(); print('aiohttp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_docs_purge_example(broker: BrokerHandle) -> None:
+    with broker.connection() as conn:
+        conn.SimpleQueue("orders").put({"id": 1})
+    request = urllib.request.Request(
+        broker.http_url + "api/queues/%2F/orders/contents",
+        method="DELETE",
+        headers={"Authorization": "Basic Z3Vlc3Q6Z3Vlc3Q="},  # guest:guest
+    )
+    assert urllib.request.urlopen(request).status == 204
+    assert broker.queues["orders"].messages_ready == 0
