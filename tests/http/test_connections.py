@@ -103,6 +103,7 @@ def test_connections_channels_consumers(api: Api, client: amqp.Connection) -> No
         conn = _one(api, "/api/connections")
         channel = _one(api, "/api/channels")
         assert channel["messages_unacknowledged"] == 1, channel
+        assert conn.get("channels") == 1, conn  # RabbitMQ updates each object's stats apart
         return conn, channel
 
     conn, channel = api.eventually(seen)
@@ -112,7 +113,6 @@ def test_connections_channels_consumers(api: Api, client: amqp.Connection) -> No
     assert (
         conn["name"] == f"{conn['peer_host']}:{conn['peer_port']} -> {conn['host']}:{conn['port']}"
     )
-    assert conn["channels"] == 1
     assert_shape(channel, CHANNEL_SHAPE)
     assert channel["name"] == f"{conn['name']} (1)"
     assert (channel["number"], channel["prefetch_count"], channel["consumer_count"]) == (1, 5, 1)
