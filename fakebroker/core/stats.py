@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import weakref
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -77,23 +78,36 @@ class Sampler:
     seconds) and returns the per-second change over the last ``window``
     seconds (0.0 until there are two samples).  ``idle_since(key, signature,
     when)`` returns the broker time at which ``signature`` last changed.
+    A key is a tuple whose first item owns the history: a queue's or a
+    vhost's history goes with the object (it is held weakly).
     """
 
     def __init__(self, *, window: float = 5.0, spacing: float = 1.0) -> None:
         self.window = window
         self.spacing = spacing
-        self._samples: dict[Any, deque[tuple[float, float]]] = {}
-        self._idle: dict[Any, tuple[Any, float]] = {}
+        self._owned: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+        self._named: dict[Any, dict[Any, Any]] = {}
 
-    def rate(self, key: Any, value: float, now: float) -> float:
+    def _history(self, key: tuple[Any, ...]) -> dict[Any, Any]:
+        owner = key[0]
+        try:
+            table = self._owned.get(owner)
+            if table is None:
+                table = self._owned[owner] = {}
+        except TypeError:  # not weakly referenceable (a name such as "overview")
+            table = self._named.setdefault(owner, {})
+        return table
+
+    def rate(self, key: tuple[Any, ...], value: float, now: float) -> float:
         """The per-second rate of ``value`` over the window ending ``now``.
 
         Samples are kept at least ``spacing`` seconds apart, so two looks in
         quick succession do not divide by a tiny interval.
         """
-        samples = self._samples.get(key)
+        history, name = self._history(key), key[1:]  # the owner only as the weak key
+        samples: deque[tuple[float, float]] | None = history.get(name)
         if samples is None:
-            samples = self._samples[key] = deque([(now, value)])
+            history[name] = deque([(now, value)])
             return 0.0
         if now - samples[-1][0] >= self.spacing:
             samples.append((now, value))
@@ -104,20 +118,18 @@ class Sampler:
             return 0.0
         return round((value - first_value) / (now - first_time), 1)
 
-    def idle_since(self, key: Any, signature: Any, when: float) -> float:
+    def idle_since(self, key: tuple[Any, ...], signature: Any, when: float) -> float:
         """The broker time since which ``signature`` has not changed (``when`` if it just did)."""
-        seen = self._idle.get(key)
+        history, name = self._history(key), key[1:]
+        seen = history.get(name)
         if seen is None or seen[0] != signature:
-            self._idle[key] = (signature, when)
+            history[name] = (signature, when)
             return when
-        return seen[1]
+        return float(seen[1])
 
-    def forget(self, live: Iterable[Any]) -> None:
-        """Drop the history of every key whose object (first item) is not in ``live``."""
-        keep = set(live)
-        for table in (self._samples, self._idle):
-            for key in [k for k in table if k[0] not in keep]:
-                del table[key]
+    def __len__(self) -> int:
+        """How many objects have a history."""
+        return len(self._owned) + len(self._named)
 
 
 def iso_time(seconds: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import gc
 
 from fakebroker.core import Broker, VirtualClock, stats
 
@@ -14,18 +15,30 @@ def _broker() -> Broker:
 
 def test_rates_over_a_window_with_a_minimum_spacing() -> None:
     sampler = stats.Sampler(window=5.0, spacing=1.0)
-    assert sampler.rate("k", 0, now=100.0) == 0.0
-    assert sampler.rate("k", 50, now=100.2) == 0.0  # too soon to divide
-    assert sampler.rate("k", 100, now=101.0) == 100.0
-    assert sampler.rate("k", 300, now=102.0) == 150.0  # (300 - 0) / 2 s
-    assert sampler.rate("k", 300, now=110.0) == 0.0  # the old samples left the window
+    assert sampler.rate(("k",), 0, now=100.0) == 0.0
+    assert sampler.rate(("k",), 50, now=100.2) == 0.0  # too soon to divide
+    assert sampler.rate(("k",), 100, now=101.0) == 100.0
+    assert sampler.rate(("k",), 300, now=102.0) == 150.0  # (300 - 0) / 2 s
+    assert sampler.rate(("k",), 300, now=110.0) == 0.0  # the old samples left the window
+
+
+def test_a_deleted_queues_history_goes_with_it() -> None:
+    broker = _broker()
+    sampler = stats.Sampler()
+    ch = broker.connect().open_channel(1)
+    ch.queue_declare("q")
+    stats.queue_view(broker.get_queue("q"), sampler=sampler, now=1.0)
+    assert len(sampler) == 1
+    ch.queue_delete("q")
+    gc.collect()
+    assert len(sampler) == 0
 
 
 def test_idle_since_is_when_the_signature_last_changed() -> None:
     sampler = stats.Sampler()
-    assert sampler.idle_since("q", (0,), 10.0) == 10.0
-    assert sampler.idle_since("q", (0,), 20.0) == 10.0
-    assert sampler.idle_since("q", (1,), 30.0) == 30.0
+    assert sampler.idle_since(("q",), (0,), 10.0) == 10.0
+    assert sampler.idle_since(("q",), (0,), 20.0) == 10.0
+    assert sampler.idle_since(("q",), (1,), 30.0) == 30.0
 
 
 def test_counters_of_a_deleted_queue_stay_in_its_vhost() -> None:
