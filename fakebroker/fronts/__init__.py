@@ -4,7 +4,9 @@
   kombu's and py-amqp's transports (:mod:`fakebroker.fronts.transport`,
   ``fakebroker://`` URLs);
 - TCP: :class:`AMQPServer` on an asyncio loop (the CLI runs it), and
-  :class:`Server`, the same on a background thread (``fakebroker.serve()``).
+  :class:`Server`, the same on a background thread (``fakebroker.serve()``);
+- HTTP: :mod:`fakebroker.fronts.http`, RabbitMQ's management API and a
+  dashboard (``node.serve_http()``; imported on use, it needs aiohttp).
 
 Every front drives a protocol engine through one contract
 (:class:`ProtocolEngine`) and holds the node's lock around each call.

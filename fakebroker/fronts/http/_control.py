@@ -314,7 +314,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if entries:
                 await response.write(_sse("journal", entries))
             await asyncio.sleep(interval)
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:  # the client went away
             break
     return response
 
