@@ -119,8 +119,12 @@ def test_connections_channels_consumers(api: Api, client: amqp.Connection) -> No
     assert channel["connection_details"]["name"] == conn["name"]
     one = api.get(f"/api/connections/{quote(conn['name'], safe='')}")
     assert one.status == 200 and one.json["name"] == conn["name"]
-    on_conn = api.get(f"/api/connections/{quote(conn['name'], safe='')}/channels").json
-    assert [c["name"] for c in on_conn] == [channel["name"]]
+
+    def on_connection() -> None:
+        on_conn = api.get(f"/api/connections/{quote(conn['name'], safe='')}/channels").json
+        assert [c["name"] for c in on_conn] == [channel["name"]]
+
+    api.eventually(on_connection)
     consumer = api.eventually(lambda: _only(api.get(f"/api/consumers/{api.v}").json))
     assert_shape(consumer, CONSUMER_SHAPE)
     assert consumer["consumer_tag"] == "worker-1"
@@ -131,8 +135,12 @@ def test_connections_channels_consumers(api: Api, client: amqp.Connection) -> No
         5,
     )
     assert consumer["channel_details"]["connection_name"] == conn["name"]
-    queue = api.get(f"/api/queues/{api.v}/jobs").json
-    assert [c["consumer_tag"] for c in queue["consumer_details"]] == ["worker-1"]
+
+    def in_queue() -> None:
+        queue = api.get(f"/api/queues/{api.v}/jobs").json
+        assert [c["consumer_tag"] for c in queue["consumer_details"]] == ["worker-1"]
+
+    api.eventually(in_queue)
 
 
 @pytest.mark.parametrize("reason", [None, "maintenance"])

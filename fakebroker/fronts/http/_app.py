@@ -1,7 +1,11 @@
 """The aiohttp application: authentication, RabbitMQ's error bodies, shared helpers.
 
 Every handler acts on the broker only inside ``with node.locked() as
-broker:`` and never awaits while holding the lock.  Errors are raised as
+broker:``.  The middleware reads the request's body first and then runs
+authentication and the handler under one acquisition of the node's lock
+(handlers do not await the network), so a request waits for the lock once
+while AMQP fronts are busy; an event stream (``@streams``) takes the lock
+only for each snapshot.  Errors are raised as
 :class:`ApiError` and answered as RabbitMQ does: a JSON body ``{"error":
 ..., "reason": ...}``; an unknown path is 404 ``Object Not Found``.
 
@@ -168,6 +172,12 @@ def level(required: str) -> Callable[[Handler], Handler]:
     return mark
 
 
+def streams(handler: Handler) -> Handler:
+    """Mark a handler that awaits the network (an event stream): it is not run under the lock."""
+    handler.fakebroker_streams = True  # type: ignore[attr-defined]
+    return handler
+
+
 def _credentials(request: web.Request) -> tuple[str, str] | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -208,8 +218,14 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
             return web.Response(status=405)
         if failed is not None:  # no such path: RabbitMQ's 404, even before authentication
             raise ApiError(404, T.NOT_FOUND)
-        _authorize(request, request.match_info.handler)
-        return await handler(request)
+        target = request.match_info.handler
+        if getattr(target, "fakebroker_streams", False):
+            _authorize(request, target)
+            return await handler(request)
+        await request.read()  # the body is read before the lock is taken
+        with ctx(request).node.lock:  # one hand-over of the lock for the whole request
+            _authorize(request, target)
+            return await handler(request)
     except ApiError as err:
         if err.status == 401 and not err.error:
             return web.Response(status=401, headers={"WWW-Authenticate": T.REALM})

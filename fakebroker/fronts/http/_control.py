@@ -31,7 +31,7 @@ from aiohttp import web
 from ...core import VirtualClock, stats
 from ...core.journal import KINDS
 from ...core.message import Message
-from ._app import ApiError, ctx, json_response, level, read_json
+from ._app import ApiError, ctx, json_response, level, read_json, streams
 
 __all__ = ["add_routes", "entry_view", "rule_view", "snapshot"]
 
@@ -286,6 +286,7 @@ def _sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
+@streams
 @level("administrator")
 async def events(request: web.Request) -> web.StreamResponse:
     """GET /api/fakebroker/events: a server-sent event stream (``interval`` seconds, 0.5)."""
