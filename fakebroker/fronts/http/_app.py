@@ -234,11 +234,12 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
 
 def make_app(*, node: Node, version: str) -> web.Application:
     """The management API, the fakebroker extensions and the dashboard, on ``node``."""
-    from . import _control, _read, _write
+    from . import _control, _health, _read, _write
 
     app = web.Application(middlewares=[_middleware])
     app[CONTEXT] = Context(node=node, version=version)
     _read.add_routes(app.router)
     _write.add_routes(app.router)
     _control.add_routes(app.router)
+    _health.add_routes(app.router)
     return app
