@@ -19,6 +19,7 @@ from ._app import (
     vhost_of,
     visible_vhosts,
 )
+from ._listing import listing
 
 __all__ = ["add_routes", "definitions_of"]
 
@@ -78,7 +79,7 @@ async def vhosts(request: web.Request) -> web.Response:
                         now=now,
                     )
                 )
-    return json_response(result)
+    return json_response(listing(request.query, result))
 
 
 async def vhost(request: web.Request) -> web.Response:
@@ -115,7 +116,7 @@ async def queues(request: web.Request) -> web.Response:
             for q in vh.queues.values()
         ]
     result.sort(key=lambda q: (q["vhost"], q["name"]))
-    return json_response(result)
+    return json_response(listing(request.query, result))
 
 
 async def queue(request: web.Request) -> web.Response:
@@ -154,7 +155,7 @@ async def exchanges(request: web.Request) -> web.Response:
             for x in vh.exchanges.values()
         ]
     result.sort(key=lambda x: (x["vhost"], x["name"]))
-    return json_response(result)
+    return json_response(listing(request.query, result))
 
 
 async def exchange(request: web.Request) -> web.Response:
@@ -210,7 +211,7 @@ async def bindings(request: web.Request) -> web.Response:
             if not found:
                 raise ApiError(404, T.NOT_FOUND)
             return json_response(found[0])
-    return json_response(result)
+    return json_response(listing(request.query, result))
 
 
 async def connections(request: web.Request) -> web.Response:
@@ -223,7 +224,7 @@ async def connections(request: web.Request) -> web.Response:
             for conn in broker.connections
             if not conn.closed and (monitor or conn.user == user)
         ]
-    return json_response(result)
+    return json_response(listing(request.query, result))
 
 
 async def connection(request: web.Request) -> web.Response:
@@ -251,14 +252,14 @@ async def channels(request: web.Request) -> web.Response:
             and (only is None or conn.name == only)
             for ch in conn.channels.values()
         ]
-    return json_response(result)
+    return json_response(listing(request.query, result))
 
 
 async def consumers(request: web.Request) -> web.Response:
     """GET /api/consumers and /api/consumers/{vhost}."""
     with ctx(request).locked() as (broker, access):
         result = [c for vh in _scope(request, broker, access) for c in stats.consumer_views(vh)]
-    return json_response(result)
+    return json_response(listing(request.query, result))
 
 
 def user_view(broker: Any, access: Any, name: str) -> dict[str, Any]:
@@ -282,7 +283,8 @@ def user_view(broker: Any, access: Any, name: str) -> dict[str, Any]:
 async def users(request: web.Request) -> web.Response:
     """GET /api/users."""
     with ctx(request).locked() as (broker, access):
-        return json_response([user_view(broker, access, n) for n in broker.user_names])
+        result = [user_view(broker, access, n) for n in broker.user_names]
+    return json_response(listing(request.query, result))
 
 
 @level("administrator")
@@ -299,7 +301,8 @@ async def user(request: web.Request) -> web.Response:
 async def permissions(request: web.Request) -> web.Response:
     """GET /api/permissions."""
     with ctx(request).locked() as (broker, access):
-        return json_response(access.permissions(broker))
+        result = access.permissions(broker)
+    return json_response(listing(request.query, result))
 
 
 @level("administrator")
