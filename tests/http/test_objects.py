@@ -170,11 +170,11 @@ def test_queue_views_and_delete(api: Api) -> None:
 
     def listed() -> dict[str, Any]:
         found = api.get(f"/api/queues/{api.v}").json
-        assert len(found) == 1 and "messages" in found[0]
+        assert len(found) == 1
+        assert_shape(found[0], QUEUE_SHAPE)  # RabbitMQ fills the counts and the rest apart
         return found[0]
 
     q = api.eventually(listed)
-    assert_shape(q, QUEUE_SHAPE)
     # RabbitMQ adds idle_since once the queue process has been idle a while; fakebroker always
     assert isinstance(q.get("idle_since", ""), str)
     if not api.real:
