@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .core import Clock
     from .fronts import Server
     from .fronts._pipe import Pipe
+    from .fronts.http import ThreadedHTTPServer
     from .fronts.redis import RedisFaults, RedisState
 
 __all__ = [
@@ -194,6 +195,15 @@ class Node:
         from .fronts import Server
 
         return Server(node=self, host=host, port=port, ssl=ssl).start()
+
+    def serve_http(self, *, host: str = "127.0.0.1", port: int = 0) -> ThreadedHTTPServer:
+        """Serve the management API and dashboard from a background thread, started.
+
+        Closed with the node; ``url`` is ``http://HOST:PORT/`` (docs/http.md).
+        """
+        from .fronts.http import ThreadedHTTPServer
+
+        return ThreadedHTTPServer(node=self, host=host, port=port).start()
 
     def attach(self, listener: Listener) -> None:
         """Track a server of this node (it is closed with the node)."""

@@ -2,7 +2,8 @@
 
     fakebroker serve [--host 127.0.0.1] [--port 5672] [--vhost NAME]... \\
                      [--user NAME:PASSWORD]... [--definitions FILE] \\
-                     [--redis-port PORT] [--log-level info] [--log-file FILE]
+                     [--http-port PORT] [--redis-port PORT] \\
+                     [--log-level info] [--log-file FILE]
 
 ``serve`` prints the URL it serves (one line on stdout) as soon as it
 accepts connections and runs until SIGINT or SIGTERM, when every client
@@ -29,6 +30,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._node import Node
+    from .fronts import AMQPServer
 
 __all__ = ["main"]
 
@@ -174,6 +176,12 @@ def _parser() -> argparse.ArgumentParser:
         "--tls-fail-if-no-peer-cert",
         action="store_true",
         help="with --tls-verify-peer: refuse clients without one",
+    )
+    serve.add_argument(
+        "--http-port",
+        type=_port,
+        metavar="PORT",
+        help="also serve the management HTTP API and the dashboard here (0 picks a free one)",
     )
     serve.add_argument(
         "--redis-port",
@@ -379,32 +387,58 @@ async def _serve(node: Node, args: argparse.Namespace) -> int:
     servers = [AMQPServer(node=node, host=args.host, port=args.port)]
     if context is not None:
         servers.append(AMQPServer(node=node, host=args.host, port=args.tls_port, ssl=context))
-    if args.redis_port is not None:
-        from .fronts.redis import RedisServer
-
-        servers.append(RedisServer(node=node, host=args.host, port=args.redis_port))  # type: ignore[arg-type]
+    started: list[AMQPServer] = []
     for server in servers:
         try:
             await server.start()
         except OSError as exc:
-            for started in servers[: servers.index(server)]:
-                await started.close()
+            await _close_all(started)
             return _usage_error(_listen_error(args.host, server.port, exc))
+        started.append(server)
+    redis = None
+    if args.redis_port is not None:
+        from .fronts.redis import RedisServer
+
+        redis = RedisServer(node=node, host=args.host, port=args.redis_port)
+        try:
+            await redis.start()
+        except OSError as exc:
+            await _close_all(started)
+            return _usage_error(_listen_error(args.host, args.redis_port, exc))
+    http = None
+    if args.http_port is not None:  # its own thread, so AMQP load does not queue its requests
+        from .fronts.http import ThreadedHTTPServer
+
+        try:
+            http = ThreadedHTTPServer(node=node, host=args.host, port=args.http_port).start()
+        except OSError as exc:
+            await _close_all(started)
+            if redis is not None:
+                await redis.close()
+            return _usage_error(_listen_error(args.host, args.http_port, exc))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    for server in servers:
-        if getattr(server, "url", "").startswith("redis://"):
-            print(server.url, flush=True)  # type: ignore[attr-defined]
-            continue
+    for server in started:
         scheme = "amqp" if server.ssl is None else "amqps"
-        url = _url(node, args.host, server.port, args.user, args.vhost, scheme=scheme)
-        print(url, flush=True)
+        print(_url(node, args.host, server.port, args.user, args.vhost, scheme=scheme), flush=True)
+    if redis is not None:
+        print(redis.url, flush=True)
+    if http is not None:
+        print(http.url, flush=True)
     await stop.wait()
+    if http is not None:
+        http.close()
+    if redis is not None:
+        await redis.close()
+    await _close_all(started)
+    return 0
+
+
+async def _close_all(servers: list[AMQPServer]) -> None:
     for server in servers:
         await server.close()
-    return 0
 
 
 def _listen_error(host: str, port: int, exc: OSError) -> str:

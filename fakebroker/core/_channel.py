@@ -137,6 +137,11 @@ class Channel:
             if queue.consumers and not queue.deleted:
                 queue.dispatch()
 
+    @property
+    def uncommitted(self) -> tuple[int, int]:
+        """(publishes, acks) held by an open transaction, as the management API counts them."""
+        return len(self._tx_publishes), len(self._tx_acks)
+
     def unacked_bytes(self) -> int:
         """Body bytes of the messages delivered on this channel and not yet settled."""
         return sum(len(p.entry.msg.body) for p in self.unacked.values())
@@ -409,6 +414,10 @@ class Channel:
             queue.unacked += 1
             if self._timeout_timer is None:
                 self._arm_timeout()
+        stats = queue.stats
+        stats["deliver_no_ack" if consumer.no_ack else "deliver"] += 1
+        if entry.redelivered:
+            stats["redeliver"] += 1
         journal = self.broker.journal
         if journal.enabled:
             journal.record(
@@ -449,8 +458,13 @@ class Channel:
         target = self._queue(queue)
         target.touch()
         entry = target.take()
+        stats = target.stats
         if entry is None:
+            stats["get_empty"] += 1
             return None
+        stats["get_no_ack" if no_ack else "get"] += 1
+        if entry.redelivered:
+            stats["redeliver"] += 1
         tag = self.next_tag
         self.next_tag = tag + 1
         if not no_ack:
@@ -534,6 +548,8 @@ class Channel:
                 consumer.unacked -= 1
                 self.consumer_unacked -= 1
                 touched[queue] = None
+            if kind == "acked":
+                queue.stats["ack"] += 1
             if journal.enabled:
                 journal.record(kind, self.vhost.name, queue=queue.name, msg=pending.entry.msg)
             if requeue:
@@ -626,6 +642,7 @@ class Channel:
         vhost = self.vhost
         msg = Message(exchange.name, routing_key, props, body, next(broker.message_ids))
         msg.wire = wire
+        vhost.stats["publish"] += 1
         journal = broker.journal
         if journal.enabled:
             journal.record(
@@ -655,6 +672,7 @@ class Channel:
                 continue
             queue.enqueue(msg)
         if not queues:
+            vhost.stats["return_unroutable" if mandatory else "drop_unroutable"] += 1
             journal.record(
                 "unroutable", vhost.name, exchange=exchange.name, routing_key=routing_key, msg=msg
             )
@@ -671,6 +689,7 @@ class Channel:
     def _confirm(self, rejected: bool) -> None:
         if self.confirm:
             self.publish_seq += 1
+            self.vhost.stats["confirm"] += 1
             event = ConfirmNack if rejected else ConfirmAck
             self.conn.emit(event(self.number, self.publish_seq))
 

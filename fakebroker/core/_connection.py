@@ -42,6 +42,8 @@ class Connection:
         self.closed = False
         #: Set by a front whose socket buffer is full (see :meth:`pause_deliveries`).
         self.deliveries_paused = False
+        #: When the connection opened (the broker clock's seconds).
+        self.connected_at = broker.clock.now()
 
     def emit(self, event: Event) -> None:
         """Queue asynchronous output for the client."""

@@ -20,6 +20,7 @@ Rules (RabbitMQ 3.10 classic queues unless said otherwise):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +135,8 @@ class Queue:
         #: Whether reject-publish overflow can refuse a message (checked on every publish).
         self.may_reject = self._limited and args.overflow != "drop-head"
         self._had_consumer = False
+        #: message_stats counters (publish, deliver, get, ack ...), read by core/stats.py.
+        self.stats: Counter[str] = Counter()
         self.touch()
 
     # -- inspection -------------------------------------------------------------------------
@@ -179,6 +182,7 @@ class Queue:
     def enqueue(self, msg: Message) -> None:
         """Add a routed message at the tail and try to deliver it."""
         self._seq += 1
+        self.stats["publish"] += 1
         if self._has_ttl or "expiration" in msg.properties:
             self._has_ttl = True  # from now on, whoever comes to the head may expire there
             now = self.vhost.broker.clock.now()

@@ -13,6 +13,9 @@ Rules (rabbit_auth_backend_internal, rabbit_access_control, rabbit_channel in 3.
   convenience for tests. Giving a user any permission, or importing it from
   definitions, makes it restricted to exactly what it was granted, as on
   RabbitMQ.
+- Tags: a user never given tags (``Broker(users=)``, ``--user``) counts as
+  an administrator for the management API; one given tags (definitions,
+  PUT /api/users, ``add_user(tags=)``) has exactly those.
 - Names the broker does not know as users are internal callers (the
   definitions loader, the HTTP API acting for an authorised user): not checked.
 """

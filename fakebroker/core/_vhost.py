@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,10 @@ class Vhost:
         self.tags: list[str] = []
         #: The firehose flag (stored and reported; nothing is published to amq.rabbitmq.trace).
         self.tracing = False
+        #: message_stats of the vhost's channels (publish, confirm, *_unroutable).
+        self.stats: Counter[str] = Counter()
+        #: The counters of its deleted queues (core/stats.py adds the live queues' ones).
+        self.retired: Counter[str] = Counter()
         self.default = self._add_exchange("", "direct", durable=True)
         for xname, xtype in PREDECLARED:
             self._add_exchange(xname, xtype, durable=True)
@@ -338,6 +343,7 @@ class Vhost:
         if owner is not None:
             owner.exclusive_queues.discard(queue)
         count = len(queue.store)
+        self.retired.update(queue.stats)
         journal = self.broker.journal
         for entry in queue.destroy():
             journal.record("deleted", self.name, queue=queue.name, msg=entry.msg, reason=reason)

@@ -164,7 +164,10 @@ class Broker:
         """
         if password is None and password_hash is None:
             raise ValueError("a user needs a password or a password_hash")
-        self.permissions.tags[name] = tuple(tags)
+        if tags or restricted:
+            self.permissions.tags[name] = tuple(tags)
+        else:  # never tagged: an unrestricted user counts as an administrator (core/_users.py)
+            self.permissions.tags.pop(name, None)
         if restricted:
             self.permissions.restrict(name)
         else:

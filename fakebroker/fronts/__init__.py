@@ -7,6 +7,8 @@
   :class:`Server`, the same on a background thread (``fakebroker.serve()``);
 - Redis (RESP, for kombu's ``redis://`` and Celery): :mod:`fakebroker.fronts.redis`,
   imported on demand (it needs fakeredis), reached through ``node.redis``.
+- HTTP: :mod:`fakebroker.fronts.http`, RabbitMQ's management API and a
+  dashboard (``node.serve_http()``; imported on use, it needs aiohttp).
 
 Every front drives a protocol engine through one contract
 (:class:`ProtocolEngine`) and holds the node's lock around each call.

@@ -122,6 +122,20 @@ class BrokerHandle(Inspector):
         """An ``amqp://`` URL for socket clients (pika, aio-pika): :meth:`serve` in-process."""
         return self.serve()
 
+    @property
+    def http_url(self) -> str:
+        """The management API's base URL, ``http://127.0.0.1:PORT/`` (started on first use).
+
+        It serves this broker's node (docs/http.md) and stops after the test;
+        the API is under ``api/`` (``broker.http_url + "api/queues"``).
+        """
+        server = getattr(self, "_http", None)
+        if server is None:
+            server = self._http = self.node.serve_http(port=0)
+            self.add_finalizer(server.close)
+        url: str = server.url
+        return url
+
     # -- waiting --------------------------------------------------------------------------------
 
     def run_until_idle(self, timeout: float = 10.0) -> int:
