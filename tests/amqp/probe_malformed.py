@@ -487,8 +487,12 @@ def _has_sentinel(data: bytes) -> bool:
     return any(f[0] == SENTINEL for f in frames) or any(f[1] == "Connection.Close" for f in frames)
 
 
-def rabbit_answer(case: Case, token: str) -> Answer:
-    """The case sent to RabbitMQ at 127.0.0.1:5672 on a fresh socket."""
+def rabbit_answer(case: Case, token: str, *, quiet: float = QUIET) -> Answer:
+    """The case sent to RabbitMQ at 127.0.0.1:5672 on a fresh socket.
+
+    ``quiet``: how long to read on after the sentinel's answer (replies on
+    other channels can overtake it).
+    """
     conn = _Socket()
     try:
         if case.stage != "raw":
@@ -505,7 +509,7 @@ def rabbit_answer(case: Case, token: str) -> Answer:
         if case.stage == "open":
             conn.read(_has_sentinel, case.wait)
             if not conn.eof:
-                conn.read(lambda d: False, QUIET)
+                conn.read(lambda d: False, quiet)
         if not conn.eof and (case.stage != "open" or _closing(summarise(conn.data, token))):
             conn.read(lambda d: False, max(0.0, start + case.wait - time.monotonic()))
         answer.frames = _strip_sentinel(summarise(conn.data, token))
