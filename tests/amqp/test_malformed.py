@@ -195,3 +195,30 @@ def test_malformed_input_gets_rabbitmqs_answer(name: str, backend: str) -> None:
 
 def test_every_probed_case_has_an_expected_answer() -> None:
     assert set(EXPECTED) == set(P.CASES)
+
+
+def test_tables_nest_as_deep_as_a_frame_allows() -> None:
+    """20,000 tables deep (about what 131,072 bytes hold): decoded and re-encoded, no recursion."""
+    from fakebroker.amqp._tables import decode_table, encode_table
+
+    raw = P.nested(20_000)
+    end, table = decode_table(raw)
+    assert end == len(raw)
+    assert encode_table(table) == raw
+
+
+def test_values_rabbitmq_keeps_re_encode_to_the_same_bytes() -> None:
+    """Timestamps up to 2^64-1, ``L`` as a long, an unsigned decimal, keys that are not UTF-8."""
+    from fakebroker.amqp._tables import decode_table, encode_table
+
+    pairs = (
+        P.shortstr(b"t") + b"T" + b"\xff" * 8
+        + P.shortstr(b"\xff\xfek") + b"S" + P.longstr(b"\xfe")
+        + P.shortstr(b"d") + b"D\x02\xff\xff\xff\xff"
+        + P.shortstr(b"a") + b"A" + P.longstr(b"l" + b"\x80" + b"\0" * 7)
+    )  # fmt: skip
+    raw = P.table(pairs)
+    _, table = decode_table(raw)
+    assert encode_table(table) == raw
+    _, long_table = decode_table(P.table(P.shortstr(b"k") + b"L" + b"\xff" * 8))
+    assert encode_table(long_table) == P.table(P.shortstr(b"k") + b"l" + b"\xff" * 8)
