@@ -1,29 +1,38 @@
 """Decoding of client frames' payloads and encoding of the server's frames.
 
-Rules:
-- methods are decoded with pamqp's field decoders, but every argument is
-  bounds-checked and the whole payload must be consumed: a short or long
-  argument block is 501 ``cannot decode <<...>>``, as RabbitMQ says;
-- an unknown method, or an unknown field-table type, is a parser crash in
-  RabbitMQ: the socket is dropped with no close frame;
+Rules (RabbitMQ 3.10.8, probed: tests/amqp/test_malformed.py):
+- methods are decoded with a plan per class (pamqp names the arguments and
+  their types); every argument is bounds-checked and the whole payload must
+  be consumed: a short or long argument block, or a table whose length runs
+  past the payload, is 501 ``cannot decode <<...>>`` (the bytes as Erlang's
+  ``~w`` writes them) with the method's ids;
+- then every short string except basic.publish's must be UTF-8 (RabbitMQ's
+  generated decoder asserts it; basic.publish's is hand-written and does
+  not): 501 ``Malformed UTF-8 in shortstr`` with ids 0, 0;
+- then the tables' contents are read: an unknown field type, a bad inner
+  length, a NaN float crash RabbitMQ's reader: the socket is dropped with no
+  close frame; an unknown method is dropped the same way;
+- content properties are decoded as RabbitMQ's channel decodes them: any
+  failure (truncated values or flags, bytes after the last property, the
+  property-flags continuation bit, a bad table) is a channel crash, answered
+  with connection.close 541 ``INTERNAL_ERROR`` (0, 0); short strings in
+  properties and table keys are not checked for UTF-8;
+- a short string that is not UTF-8 is decoded with ``surrogateescape`` and
+  encoded back the same way, so names RabbitMQ takes as bytes round-trip;
 - tables and content properties are encoded here (not by pamqp) so that
-  values keep RabbitMQ's types: ints as signed 32/64 bit, floats as doubles,
-  bytes as long strings.
+  values keep RabbitMQ's types (_tables).
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import struct
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from pamqp import base, commands, decode, encode
 
-from ._errors import dropped, erlang_binary, frame_error
-from ._tables import NUMBER_FORMATS as _FIXED
-from ._tables import decode_table
+from ._errors import dropped, erlang_bytes, frame_error, internal_error, malformed_utf8
+from ._tables import FieldError, Timestamp, decode_table, encode_table, encode_timestamp, shortstr
 
 __all__ = [
     "FRAME_END",
@@ -48,9 +57,28 @@ PROPERTY_NAMES: tuple[str, ...] = tuple(_PROPS.__slots__)
 _PROP_TYPES = {name: _PROPS.amqp_type(name) for name in PROPERTY_NAMES}
 _PROP_FLAGS = dict(_PROPS.flags)
 _HEADER = struct.Struct(">BHI")
+_U32 = struct.Struct(">L")
+_U64 = struct.Struct(">Q")
 
 
 # -- decoding -------------------------------------------------------------------------------
+
+_Reader = Callable[[bytes, int], tuple[int, Any]]
+
+
+class _NotUtf8(str):
+    """A short string that was not UTF-8 (its bytes kept with ``surrogateescape``)."""
+
+    __slots__ = ()
+
+
+class _RawTable:
+    """A method's table argument, its bounds checked, its contents read later."""
+
+    __slots__ = ("end", "start")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
 
 
 def _octet(data: bytes, offset: int) -> tuple[int, Any]:
@@ -59,7 +87,7 @@ def _octet(data: bytes, offset: int) -> tuple[int, Any]:
     return offset + 1, data[offset]
 
 
-def _fixed(fmt: struct.Struct) -> Callable[[bytes, int], tuple[int, Any]]:
+def _fixed(fmt: struct.Struct) -> _Reader:
     def decode_fixed(data: bytes, offset: int) -> tuple[int, Any]:
         return offset + fmt.size, fmt.unpack_from(data, offset)[0]
 
@@ -70,7 +98,11 @@ def _short_string(data: bytes, offset: int) -> tuple[int, Any]:
     end = offset + 1 + data[offset]
     if end > len(data):
         raise ValueError("truncated short string")
-    return end, data[offset + 1 : end].decode("utf-8")
+    raw = data[offset + 1 : end]
+    try:
+        return end, raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return end, _NotUtf8(raw.decode("utf-8", "surrogateescape"))
 
 
 def _long_string(data: bytes, offset: int) -> tuple[int, Any]:
@@ -85,7 +117,19 @@ def _long_string(data: bytes, offset: int) -> tuple[int, Any]:
         return end, raw
 
 
-def _by_pamqp(kind: str) -> Callable[[bytes, int], tuple[int, Any]]:
+def _raw_table(data: bytes, offset: int) -> tuple[int, Any]:
+    start = offset + 4
+    end = start + _U32.unpack_from(data, offset)[0]
+    if end > len(data):
+        raise ValueError("table length past the payload")
+    return end, _RawTable(start, end)
+
+
+def _timestamp(data: bytes, offset: int) -> tuple[int, Any]:
+    return offset + 8, Timestamp(_U64.unpack_from(data, offset)[0])
+
+
+def _by_pamqp(kind: str) -> _Reader:
     def decode_other(data: bytes, offset: int) -> tuple[int, Any]:
         consumed, value = decode.by_type(data[offset:], kind)
         return offset + consumed, value
@@ -93,21 +137,20 @@ def _by_pamqp(kind: str) -> Callable[[bytes, int], tuple[int, Any]]:
     return decode_other
 
 
-_U32 = struct.Struct(">L")
 #: Field decoders by AMQP type: (data, offset) -> (offset after, value). The
 #: numbers are read as pamqp reads them (short and long unsigned, longlong
-#: signed); tables keep their field types (_tables); the rest is pamqp's.
-_DECODERS: dict[str, Callable[[bytes, int], tuple[int, Any]]] = {
+#: signed); a method's tables are read after its structure (_RawTable).
+_DECODERS: dict[str, _Reader] = {
     "octet": _octet,
     "short": _fixed(struct.Struct(">H")),
     "long": _fixed(_U32),
     "longlong": _fixed(struct.Struct(">q")),
     "shortstr": _short_string,
     "longstr": _long_string,
-    "table": decode_table,
-    "timestamp": _by_pamqp("timestamp"),
+    "table": _raw_table,
+    "timestamp": _timestamp,
 }
-_Plan = tuple[tuple[str, "Callable[[bytes, int], tuple[int, Any]] | None"], ...]
+_Plan = tuple[tuple[str, "_Reader | None"], ...]
 _PLANS: dict[type, _Plan] = {}
 
 
@@ -157,12 +200,38 @@ def _unmarshal(method: base.Frame, data: bytes) -> int:
     return offset + 1 if in_bits else offset
 
 
-def _unknown_table_type(error: BaseException) -> bool:
-    return isinstance(error, ValueError) and str(error).startswith("Unknown type")
+#: The one method whose short strings RabbitMQ 3.10 does not check for UTF-8.
+_UNCHECKED = commands.Basic.Publish
 
 
-def decode_method(payload: bytes) -> base.Frame:
-    """A method frame's payload (at least 4 bytes) as a pamqp method."""
+def _finish(method: base.Frame, args: bytes, utf8: bool) -> None:
+    """After the structure: the UTF-8 check, then the tables' contents."""
+    tables: list[tuple[str, _RawTable]] = []
+    utf8 = utf8 and type(method) is not _UNCHECKED
+    for name, _ in _plan(type(method)):
+        value = getattr(method, name)
+        if utf8 and type(value) is _NotUtf8:
+            raise malformed_utf8(method.index >> 16, method.index & 0xFFFF)
+        if type(value) is _RawTable:
+            tables.append((name, value))
+    for name, raw in tables:
+        table: dict[str, Any] = {}
+        try:
+            if raw.end > raw.start:
+                _, table = decode_table(args[: raw.end], raw.start - 4)
+        except (FieldError, IndexError) as error:
+            raise dropped(f"cannot parse a table in {method.name}: {error}") from error
+        setattr(method, name, table)
+    if type(method) is _UNCHECKED:  # its names as plain strings, bytes kept
+        method.exchange, method.routing_key = str(method.exchange), str(method.routing_key)
+
+
+def decode_method(payload: bytes, *, utf8: bool = True) -> base.Frame:
+    """A method frame's payload (at least 4 bytes) as a pamqp method.
+
+    ``utf8=False`` skips the UTF-8 check (to read a server's frames, whose
+    texts may carry any bytes, as RabbitMQ's do).
+    """
     class_id, method_id = struct.unpack_from(">HH", payload)
     cls = commands.INDEX_MAPPING.get((class_id << 16) | method_id)
     if cls is None:
@@ -172,37 +241,46 @@ def decode_method(payload: bytes) -> base.Frame:
     args = payload[4:]
     try:
         used = _unmarshal(method, args)
-    except Exception as error:
-        if _unknown_table_type(error):
-            raise dropped(f"unknown field type in {method.name}") from error
+    except Exception:
         used = -1
     if used != len(args):
         raise frame_error(
-            f"cannot decode {erlang_binary(args)}", class_id=class_id, method_id=method_id
+            f"cannot decode {erlang_bytes(args)}", class_id=class_id, method_id=method_id
         )
+    _finish(method, args, utf8)
     return method
 
 
 def _read_flags(data: bytes) -> tuple[int, int]:
-    offset, flags, word = 0, 0, 0
-    while True:
-        if offset + 2 > len(data):
-            raise ValueError("truncated flags")
-        part = int.from_bytes(data[offset : offset + 2], "big")
-        offset += 2
-        flags |= (part & 0xFFFE) << (16 * word)
-        if not part & 1:
-            return offset, flags
-        word += 1
+    """(offset after, flags): one 16-bit word; RabbitMQ 3.10 refuses the continuation bit."""
+    if len(data) < 2:
+        raise ValueError("truncated flags")
+    flags = (data[0] << 8) | data[1]
+    if flags & 1:
+        raise ValueError("property flags continuation")
+    return 2, flags
 
 
+def _prop_table(data: bytes, offset: int) -> tuple[int, Any]:
+    return decode_table(data, offset)
+
+
+_PROP_DECODERS: dict[str, _Reader] = {
+    "shortstr": _short_string,
+    "octet": _octet,
+    "timestamp": _timestamp,
+    "table": _prop_table,
+}
 _PROP_PLAN = tuple(
-    (name, _PROP_FLAGS[name], _DECODERS[_PROP_TYPES[name]]) for name in PROPERTY_NAMES
+    (name, _PROP_FLAGS[name], _PROP_DECODERS[_PROP_TYPES[name]]) for name in PROPERTY_NAMES
 )
 
 
 def decode_properties(data: bytes) -> dict[str, Any]:
-    """Content properties (the part of a header frame after the body size) as a dict."""
+    """Content properties (the part of a header frame after the body size) as a dict.
+
+    Any failure is RabbitMQ's channel crashing on them: 541 INTERNAL_ERROR.
+    """
     try:
         offset, flags = _read_flags(data)
         props: dict[str, Any] = {}
@@ -211,13 +289,11 @@ def decode_properties(data: bytes) -> dict[str, Any]:
                 offset, value = decoder(data, offset)
                 if offset > len(data):
                     raise ValueError("truncated")
-                props[name] = value
-    except Exception as error:
-        if _unknown_table_type(error):
-            raise dropped("unknown field type in content properties") from error
-        raise frame_error(
-            f"cannot decode {erlang_binary(data)}", class_id=60, method_id=40
-        ) from error
+                props[name] = str(value) if type(value) is _NotUtf8 else value
+        if offset != len(data):
+            raise ValueError("bytes after the properties")
+    except (ValueError, IndexError, struct.error) as error:
+        raise internal_error(f"cannot decode content properties: {error}") from error
     return props
 
 
@@ -240,6 +316,21 @@ def unchecked(cls: type[_F], **fields: Any) -> _F:
     return method
 
 
+def _longstr(value: str | bytes) -> bytes:
+    raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
+    return _U32.pack(len(raw)) + raw
+
+
+#: Server argument encoders of our own: names and texts that came as bytes go back as those
+#: bytes (``surrogateescape``), tables keep their field types; the rest is pamqp's.
+_ENCODERS: dict[str, Callable[[Any], bytes]] = {
+    "shortstr": shortstr,
+    "longstr": _longstr,
+    "table": encode_table,
+    "timestamp": encode_timestamp,
+}
+
+
 def _marshal(method: base.Frame) -> bytes:
     """pamqp's argument encoding (its field encoders, its bit packing), without its validation."""
     output: list[bytes] = []
@@ -258,7 +349,8 @@ def _marshal(method: base.Frame) -> bytes:
         if in_bits:
             output.append(encode.octet(byte))
             in_bits = False
-        output.append(encode.by_type(value, kind))
+        encoder = _ENCODERS.get(kind)
+        output.append(encoder(value) if encoder is not None else encode.by_type(value, kind))
     if in_bits:
         output.append(encode.octet(byte))
     return b"".join(output)
@@ -271,7 +363,6 @@ def encode_method(channel: int, method: base.Frame) -> bytes:
 
 
 _METHOD_HEAD = struct.Struct(">BHIHH")
-_U64 = struct.Struct(">Q")
 
 
 def encode_deliver(
@@ -288,7 +379,9 @@ def encode_deliver(
     object and marshalling it was a tenth of the engine's time per message
     (bench/ANALYSIS.md). Anything that does not fit a short string goes to pamqp.
     """
-    tag, ex, key = consumer_tag.encode(), exchange.encode(), routing_key.encode()
+    tag, ex, key = (
+        value.encode("utf-8", "surrogateescape") for value in (consumer_tag, exchange, routing_key)
+    )
     if len(tag) > 255 or len(ex) > 255 or len(key) > 255 or not 0 <= delivery_tag < 2**64:
         method = unchecked(
             commands.Basic.Deliver,
@@ -314,80 +407,13 @@ def encode_deliver(
     return _METHOD_HEAD.pack(1, channel, len(args) + 4, 60, 60) + args + b"\xce"
 
 
-def _shortstr(value: str | bytes) -> bytes:
-    raw = value.encode() if isinstance(value, str) else bytes(value)
-    return bytes([len(raw)]) + raw[:255]
-
-
-def _longstr(raw: bytes) -> bytes:
-    return struct.pack(">I", len(raw)) + raw
-
-
-def _timestamp(value: Any) -> bytes:
-    if isinstance(value, datetime.datetime):
-        value = int(value.timestamp())
-    return struct.pack(">Q", int(value))
-
-
-def _int_value(value: int) -> bytes:
-    tag = getattr(type(value), "TAG", None)
-    if isinstance(tag, bytes):  # received with this field type: re-sent with it
-        return tag + _FIXED[tag].pack(value)
-    if -(2**31) <= value < 2**31:
-        return b"I" + struct.pack(">i", value)
-    return b"l" + struct.pack(">q", value)
-
-
-def _decimal_value(value: decimal.Decimal) -> bytes:
-    exponent = value.as_tuple().exponent
-    places = max(0, -int(exponent))
-    raw = int(value.scaleb(places))
-    return b"D" + struct.pack(">Bi", places, raw)
-
-
-def encode_value(value: Any) -> bytes:
-    """One field value with its type tag, typed as RabbitMQ would re-send it."""
-    if isinstance(value, bool):
-        return b"t" + bytes([value])
-    if isinstance(value, int):
-        return _int_value(value)
-    if isinstance(value, float):
-        tag = getattr(type(value), "TAG", b"d")
-        return tag + _FIXED[tag].pack(value)
-    if isinstance(value, str):
-        return b"S" + _longstr(value.encode())
-    if isinstance(value, bytes):
-        return b"S" + _longstr(value)
-    if isinstance(value, bytearray):
-        return b"x" + _longstr(bytes(value))
-    if isinstance(value, decimal.Decimal):
-        return _decimal_value(value)
-    if isinstance(value, datetime.datetime):
-        return b"T" + _timestamp(value)
-    if isinstance(value, Mapping):
-        return b"F" + encode_table(value)
-    if isinstance(value, (list, tuple)):
-        return b"A" + _longstr(b"".join(encode_value(item) for item in value))
-    if value is None:
-        return b"V"
-    raise TypeError(f"cannot encode {type(value).__name__} in a field table")
-
-
-def encode_table(table: Mapping[str, Any] | None) -> bytes:
-    """A field table with its length prefix."""
-    if not table:
-        return b"\x00\x00\x00\x00"
-    parts = [_shortstr(key) + encode_value(value) for key, value in table.items()]
-    return _longstr(b"".join(parts))
-
-
 def _encode_property(kind: str, value: Any) -> bytes:
     if kind == "shortstr":
-        return _shortstr(value)
+        return shortstr(value)
     if kind == "octet":
         return bytes([int(value) & 0xFF])
     if kind == "timestamp":
-        return _timestamp(value)
+        return encode_timestamp(value)
     return encode_table(value)
 
 

@@ -618,6 +618,8 @@ class Channel:
                 extra, stored = sender_selected(props)
                 if stored is not props:
                     props, wire = stored, None
+            if props.get("delivery_mode") not in (None, 1, 2):  # as rabbit_basic:message/3
+                raise R.invalid_message(f"{{delivery_mode_unknown,{props['delivery_mode']}}}")
         except AMQPError as error:
             self.fail(error)
             raise
