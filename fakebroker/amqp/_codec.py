@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 
 from pamqp import base, commands, decode, encode
 
-from ._errors import dropped, erlang_binary, frame_error
+from ._errors import dropped, frame_error, shown_binary
 from ._tables import NUMBER_FORMATS as _FIXED
 from ._tables import decode_table
 
@@ -178,7 +178,7 @@ def decode_method(payload: bytes) -> base.Frame:
         used = -1
     if used != len(args):
         raise frame_error(
-            f"cannot decode {erlang_binary(args)}", class_id=class_id, method_id=method_id
+            f"cannot decode {shown_binary(args)}", class_id=class_id, method_id=method_id
         )
     return method
 
@@ -216,7 +216,7 @@ def decode_properties(data: bytes) -> dict[str, Any]:
         if _unknown_table_type(error):
             raise dropped("unknown field type in content properties") from error
         raise frame_error(
-            f"cannot decode {erlang_binary(data)}", class_id=60, method_id=40
+            f"cannot decode {shown_binary(data)}", class_id=60, method_id=40
         ) from error
     return props
 

@@ -5,11 +5,13 @@ Rules:
   ``NAME - `` prefix, like the core's :class:`~fakebroker.core.errors.AMQPError`;
 - ``silent`` errors end the connection with no close frame, as RabbitMQ does
   when its frame parser crashes (unknown method, unknown field-table type);
-- binaries in texts are rendered as Erlang's ``~w`` renders them.
+- binaries in texts are rendered as Erlang's ``~p`` prints them
+  (:mod:`fakebroker.core.erlang`).
 """
 
 from __future__ import annotations
 
+from fakebroker.core.erlang import erlang_binary, wire_text
 from fakebroker.core.errors import AMQPConnectionError, ReplyCode
 
 __all__ = [
@@ -17,23 +19,11 @@ __all__ = [
     "channel_error",
     "command_invalid",
     "dropped",
-    "erlang_binary",
     "frame_error",
     "octets",
+    "shown_binary",
     "unexpected_frame",
 ]
-
-_ESCAPES = {
-    0x22: '\\"',
-    0x5C: "\\\\",
-    0x0A: "\\n",
-    0x0D: "\\r",
-    0x09: "\\t",
-    0x0B: "\\v",
-    0x08: "\\b",
-    0x0C: "\\f",
-    0x1B: "\\e",
-}
 
 
 class ProtocolError(AMQPConnectionError):
@@ -52,23 +42,16 @@ class ProtocolError(AMQPConnectionError):
         self.silent = silent
 
 
-def _printable(data: bytes) -> bool:
-    return all(32 <= b < 127 or b in _ESCAPES for b in data)
-
-
-def erlang_binary(data: bytes) -> str:
-    """``<<"text">>`` for printable bytes, ``<<1,2,3>>`` otherwise, as Erlang prints them."""
-    if data and _printable(data):
-        text = "".join(_ESCAPES.get(b, chr(b)) for b in data)
-        return f'<<"{text}">>'
-    return "<<" + ",".join(str(b) for b in data) + ">>"
-
-
 def octets(frame_type: int, payload: bytes) -> str:
     """RabbitMQ's description of a frame: ``type 3, all octets = <<...>>``."""
     if len(payload) > 16:
-        return f"type {frame_type}, first 16 octets = {erlang_binary(payload[:16])}"
-    return f"type {frame_type}, all octets = {erlang_binary(payload)}"
+        return f"type {frame_type}, first 16 octets = {shown_binary(payload[:16])}"
+    return f"type {frame_type}, all octets = {shown_binary(payload)}"
+
+
+def shown_binary(data: bytes) -> str:
+    """``data`` as RabbitMQ prints it in a reply text (``fakebroker.core.erlang``)."""
+    return wire_text(erlang_binary(data))
 
 
 def frame_error(text: str, *, class_id: int = 0, method_id: int = 0) -> ProtocolError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import events
 from ._channel import Channel
 from ._connection import Connection
+from ._replies import SHUTDOWN_TEXT, forced_text
 from .broker import DEFAULT_CONSUMER_TIMEOUT, BindingInfo, Broker, QueueInfo
 from .clock import Clock, SystemClock, Timer, VirtualClock
 from .errors import AMQPChannelError, AMQPConnectionError, AMQPError, ReplyCode, Scope
@@ -20,6 +21,7 @@ from .message import DeclareOk, GetOk, Message, Properties
 
 __all__ = [
     "DEFAULT_CONSUMER_TIMEOUT",
+    "SHUTDOWN_TEXT",
     "AMQPChannelError",
     "AMQPConnectionError",
     "AMQPError",
@@ -41,4 +43,5 @@ __all__ = [
     "Timer",
     "VirtualClock",
     "events",
+    "forced_text",
 ]

@@ -114,6 +114,11 @@ CASES: dict[str, tuple[list[bytes], tuple[int, str, int, int]]] = {
         [body_frame(0, b"abc")],
         (505, 'UNEXPECTED_FRAME - type 3, all octets = <<"abc">>', 0, 0),
     ),
+    # bytes 160-255 are printable latin-1: RabbitMQ prints them raw inside <<"...">>
+    "utf8-body-on-channel-0": (
+        [body_frame(0, "é".encode())],
+        (505, 'UNEXPECTED_FRAME - type 3, all octets = <<"é">>', 0, 0),
+    ),
     "long-body-on-channel-0": (
         [body_frame(0, b"\x01" * 100)],
         (
@@ -356,3 +361,13 @@ def test_long_channel_error_texts_are_cut_to_255_bytes(backend: str) -> None:
     assert isinstance(close, C.Channel.Close)
     assert close.reply_text == f"NOT_FOUND - no queue '{name}'..."
     assert len(close.reply_text) == 255
+
+
+def test_latin1_bytes_that_are_not_utf8_are_shown_as_a_lenient_client_reads_rabbitmq() -> None:
+    """RabbitMQ 3.10.8 sends ``<<"caf\xe9">>`` raw (probed): not UTF-8, so pamqp cannot decode
+    it; fakebroker sends what a lenient decoder makes of those bytes."""
+    client = RawClient()
+    client.open(channels=())
+    code, text, _, _ = _close_triple(client.send(body_frame(0, b"caf\xe9")))
+    rabbit = b'UNEXPECTED_FRAME - type 3, all octets = <<"caf\xe9">>'
+    assert (code, text) == (505, rabbit.decode("utf-8", "replace"))
