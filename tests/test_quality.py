@@ -169,3 +169,66 @@ def test_one_meaning_is_written_once(needle: str) -> None:
         if needle in _code_strings(path)
     ]
     assert len(places) == 1, places
+
+
+#: Run in a fresh interpreter with -S: site-packages' .pth files (certifi's) import threading.
+_IMPORT_PROBE = """
+import json, sys
+sys.path[:0] = [{root!r}, {site!r}]
+before = set(sys.modules)
+for name in {first!r}:
+    __import__(name)
+middle = set(sys.modules)
+for name in {then!r}:
+    __import__(name)
+print(json.dumps({{"first": sorted(middle - before), "then": sorted(set(sys.modules) - middle)}}))
+"""
+
+
+def _imported(first: list[str], then: list[str]) -> tuple[set[str], set[str]]:
+    """Top-level modules loaded by importing ``first``, then those ``then`` added."""
+    import json
+    import sysconfig
+
+    code = _IMPORT_PROBE.format(
+        root=str(ROOT), site=sysconfig.get_paths()["purelib"], first=first, then=then
+    )
+    result = _run(sys.executable, "-S", "-c", code)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    return (
+        {m.split(".")[0] for m in loaded["first"]},
+        {m.split(".")[0] for m in loaded["then"]},
+    )
+
+
+def test_importing_the_core_loads_no_io_at_all() -> None:
+    loaded, _ = _imported(["fakebroker.core"], [])
+    assert "fakebroker" in loaded
+    assert loaded & (FORBIDDEN | {"logging"}) == set()
+
+
+def test_importing_the_engine_adds_no_io_to_what_pamqp_loads() -> None:
+    """pamqp imports logging (hence threading) itself; fakebroker.amqp adds nothing of the kind."""
+    by_pamqp, by_engine = _imported(
+        ["pamqp.commands", "pamqp.frame", "pamqp.decode", "pamqp.encode"],
+        ["fakebroker.core", "fakebroker.amqp"],
+    )
+    assert by_pamqp & FORBIDDEN <= {"threading"}
+    assert by_engine & (FORBIDDEN | {"logging"}) == set()
+
+
+@pytest.mark.parametrize("package", SANS_IO)
+def test_sans_io_packages_import_logging_only_when_called(package: str) -> None:
+    """``logging`` loads ``threading``: the engine gets a log sink injected instead."""
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in tree.body:  # module level only
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "logging"]
+    assert offenders == []
