@@ -129,7 +129,7 @@ class Faults:
 
     def armed(self, point: Point | str) -> bool:
         """Whether any live rule waits at ``point`` (cheap: engines ask at every point)."""
-        return point in self._points
+        return bool(self._points) and point in self._points
 
     def fire(self, hit: Hit) -> Decision | None:
         """The first rule (in plan order) that fires on ``hit``, as a decision; or None.
