@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .core import Broker, VirtualClock
+from .core import SHUTDOWN_TEXT, Broker, VirtualClock
 from .faults import Faults
 
 if TYPE_CHECKING:
@@ -61,8 +61,6 @@ __all__ = [
 
 #: The name of the node ``fakebroker://`` (no name) reaches.
 DEFAULT_NAME = "default"
-#: The reply text RabbitMQ gives clients when it shuts down.
-SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
 
 
 class Listener(Protocol):

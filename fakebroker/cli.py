@@ -302,7 +302,10 @@ def _setup_logging(handler: logging.Handler, level: str) -> None:
 
 
 class _RabbitFormatter(logging.Formatter):
-    """Times in UTC with microseconds and the level in lower case, as RabbitMQ writes them."""
+    """Times in UTC with microseconds, the level in lower case and the process, as RabbitMQ.
+
+    Every line of a multi-line message gets the same head, as RabbitMQ writes them.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         import datetime
@@ -312,7 +315,9 @@ class _RabbitFormatter(logging.Formatter):
         text = record.getMessage()
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
-        return f"{stamp} [{record.levelname.lower()}] {text}"
+        pid = getattr(record, "erlang_pid", None)  # the connection's <0.N.0>, from the engine
+        head = f"{stamp} [{record.levelname.lower()}] " + (f"{pid} " if pid else "")
+        return "\n".join(head + line for line in text.splitlines() or [""])
 
 
 def _url(

@@ -112,7 +112,9 @@ class Channels:
         command = chan.assembler.feed(frame)
         if command is not None:
             self._on_command(frame.channel, chan, command)
-        elif frame.type == FRAME_HEADER:
+        elif frame.type == FRAME_HEADER and self._engine.faults.armed(
+            Point.CONTENT_HEADER_RECEIVED
+        ):
             pending = chan.assembler.pending
             if pending is not None:
                 decision = F.at_content_header(self._engine, frame.channel, pending.method)
@@ -195,6 +197,8 @@ class Channels:
                 method.exchange,
                 method.routing_key,
             )
+        if not eng.faults.armed(Point.MESSAGE_ROUTED):
+            return False
         decision = F.at_routed(eng, number, method)
         return decision is not None and eng.apply(decision)
 

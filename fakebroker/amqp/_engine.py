@@ -127,7 +127,7 @@ class Engine:
     @property
     def closed(self) -> bool:
         """True once the connection is over: flush :meth:`data_to_send`, then close."""
-        return self.machine.closed
+        return self.machine.state is State.CLOSED
 
     @property
     def frame_max(self) -> int:
@@ -137,12 +137,12 @@ class Engine:
     def receive_data(self, data: bytes) -> None:
         """Bytes from the client; ``b""`` means it closed its side."""
         machine = self.machine
-        if machine.closed:
+        if machine.state is State.CLOSED:
             return
         if not data:
             self._lost()
             return
-        cut = F.at_bytes(self, data)
+        cut = F.at_bytes(self, data) if self.faults.armed(Point.BYTES_RECEIVED) else None
         rest = b""
         if cut is not None and cut.cut is not None:
             data, rest = data[: cut.cut], data[cut.cut :]
@@ -163,9 +163,10 @@ class Engine:
         """Every pending output byte (possibly ``b""``)."""
         if not self.busy:
             self._guarded(self._drain)
-        if not self.machine.writes:
+        if self.machine.stalled:  # hot path: Machine.writes, read directly
             return b""
-        chunks = self.out.take()
+        out = self.out
+        chunks, out.chunks = out.chunks, []
         decisions = F.at_frames_sending(self) if chunks else ()
         if decisions or (self._shaper is not None and self._shaper.held):
             chunks = self._shape(chunks, decisions)
@@ -209,7 +210,11 @@ class Engine:
 
     def notify(self) -> None:
         """Tell the front that output is pending (outside :meth:`receive_data`)."""
-        if self.wakeup is not None and not self.busy and (self.out or self.closed):
+        if (
+            self.wakeup is not None
+            and not self.busy
+            and (self.out.chunks or self.machine.state is State.CLOSED)
+        ):
             self.wakeup()
 
     def send_confirm(self, channel: int, delivery_tag: int, multiple: bool, ack: bool) -> None:
@@ -394,7 +399,8 @@ class Engine:
 
     def _process(self) -> None:
         machine = self.machine
-        while machine.reads:
+        # hot loop: Machine.reads, read directly
+        while not (machine.stalled or machine.input_broken) and machine.state not in _NOT_READING:
             if machine.state is State.HEADER:
                 header = self._reader.take(8)
                 if header is None:
@@ -416,12 +422,14 @@ class Engine:
             self._drain()
 
     def _next_frame(self) -> Frame | None:
-        frame = self.machine.next_held()
-        return frame if frame is not None else self._reader.next_frame()
+        machine = self.machine
+        if machine.stall_held is None and machine.alarm_held is None:
+            return self._reader.next_frame()
+        return machine.next_held()
 
     def _hold_publish(self, frame: Frame) -> bool:
         """A resource alarm: stop reading at a basic.publish (connection.blocked once)."""
-        if not self.broker.alarms or not self.machine.running:
+        if not self.broker.alarms or self.machine.state is not State.RUNNING:
             return False
         if frame.type != FRAME_METHOD or frame.payload[:4] != _PUBLISH_ID:
             return False
@@ -440,15 +448,17 @@ class Engine:
         self.machine.move(Transition.HEADER_OK)
 
     def _on_frame(self, frame: Frame) -> None:
+        state = self.machine.state
         try:
-            if self.machine.in_handshake:
-                self._on_handshake_frame(frame)
-            elif self.machine.state is State.CLOSING:
+            if state is State.RUNNING:
+                if frame.channel:
+                    self.channels.on_frame(frame)
+                else:
+                    self._on_connection_frame(frame)
+            elif state is State.CLOSING:
                 self._on_closing_frame(frame)
-            elif frame.channel == 0:
-                self._on_connection_frame(frame)
-            else:
-                self.channels.on_frame(frame)
+            else:  # the handshake (reading stops in the other states)
+                self._on_handshake_frame(frame)
         except AMQPError as error:
             self._fail(error)
 
@@ -613,7 +623,7 @@ class Engine:
 
     def _drain(self) -> None:
         conn = self.connection
-        while conn is not None and conn.outbox and self.machine.running:
+        while conn is not None and conn.outbox and self.machine.state is State.RUNNING:
             send_event(self, conn.outbox.popleft())
 
 
@@ -635,6 +645,9 @@ def _answered_in_handshake(state: State, error: AMQPError) -> bool:
         return isinstance(error, _LoginRefused) and error.tell
     return state is State.OPEN and error.code == 530
 
+
+#: The states in which the engine reads no frame (``Machine.reads``).
+_NOT_READING = (State.CLOSED, State.DYING)
 
 #: The method each handshake state waits for.
 _EXPECTED: dict[State, type[base.Frame]] = {

@@ -5,7 +5,8 @@ Rules:
   ``NAME - `` prefix, like the core's :class:`~fakebroker.core.errors.AMQPError`;
 - ``silent`` errors end the connection with no close frame, as RabbitMQ does
   when its frame parser crashes (unknown method, unknown field-table type);
-- binaries in texts are rendered as Erlang renders them: ``~w`` (always a
+- binaries in texts are rendered as Erlang renders them
+  (:mod:`fakebroker.core.erlang`, the one implementation): ``~w`` (always a
   list of numbers) in ``cannot decode <<...>>``, ``~p`` (``<<"text">>`` when
   every byte is printable latin-1, bytes 160-255 included) in frame
   descriptions; those latin-1 bytes go on the wire as raw bytes, not UTF-8
@@ -16,6 +17,7 @@ Rules:
 
 from __future__ import annotations
 
+from fakebroker.core.erlang import erlang_binary, erlang_bytes, raw_text
 from fakebroker.core.errors import MAX_REPLY_TEXT, REPLY_NAMES, AMQPConnectionError, ReplyCode
 
 __all__ = [
@@ -23,27 +25,14 @@ __all__ = [
     "channel_error",
     "command_invalid",
     "dropped",
-    "erlang_binary",
     "erlang_bytes",
     "frame_error",
     "internal_error",
     "malformed_utf8",
     "octets",
+    "shown_binary",
     "unexpected_frame",
 ]
-
-_ESCAPES = {
-    0x22: '\\"',
-    0x5C: "\\\\",
-    0x0A: "\\n",
-    0x0D: "\\r",
-    0x09: "\\t",
-    0x0B: "\\v",
-    0x08: "\\b",
-    0x0C: "\\f",
-    0x1B: "\\e",
-}
-
 
 class ProtocolError(AMQPConnectionError):
     """A connection-level error detected by the engine itself."""
@@ -87,31 +76,17 @@ class MalformedUtf8(ProtocolError):
         self.ids = (class_id, method_id)
 
 
-def _printable(data: bytes) -> bool:
-    return all(32 <= b < 127 or b >= 160 or b in _ESCAPES for b in data)
-
-
-def erlang_binary(data: bytes) -> str:
-    """A binary as ``~p`` prints it: ``<<"text">>`` when every byte is printable latin-1.
-
-    Bytes 160-255 stay single bytes (``surrogateescape``), as RabbitMQ sends them.
-    """
-    if data and _printable(data):
-        text = "".join(_ESCAPES.get(b) or (chr(b) if b < 128 else chr(0xDC00 + b)) for b in data)
-        return f'<<"{text}">>'
-    return erlang_bytes(data)
-
-
-def erlang_bytes(data: bytes) -> str:
-    """A binary as ``~w`` writes it: ``<<1,2,3>>``."""
-    return "<<" + ",".join(map(str, data)) + ">>"
+def shown_binary(data: bytes) -> str:
+    """``data`` as RabbitMQ's ``~p`` prints it into a reply text, raw bytes kept
+    (:mod:`fakebroker.core.erlang`: bytes 160-255 go on the wire as they are)."""
+    return raw_text(erlang_binary(data))
 
 
 def octets(frame_type: int, payload: bytes) -> str:
     """RabbitMQ's description of a frame: ``type 3, all octets = <<...>>``."""
     if len(payload) > 16:
-        return f"type {frame_type}, first 16 octets = {erlang_binary(payload[:16])}"
-    return f"type {frame_type}, all octets = {erlang_binary(payload)}"
+        return f"type {frame_type}, first 16 octets = {shown_binary(payload[:16])}"
+    return f"type {frame_type}, all octets = {shown_binary(payload)}"
 
 
 def frame_error(text: str, *, class_id: int = 0, method_id: int = 0) -> ProtocolError:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pamqp import commands as C
 
 from fakebroker.core import events as E
-from fakebroker.core.faultpoints import Action, Decision
+from fakebroker.core.faultpoints import Action, Decision, Point
 
 from . import _faults as F
 from ._codec import encode_deliver, unchecked
@@ -58,8 +58,10 @@ def _deliver(eng: Engine, ev: E.Deliver) -> None:
     chan = eng.channels.get(ev.channel)
     if chan is None or chan.closing:
         return
-    consumer = chan.core.consumers.get(ev.consumer_tag)
-    decision = F.at_delivery(eng, ev, consumer.queue.name if consumer is not None else None)
+    decision = None
+    if eng.faults.armed(Point.DELIVERY_SENDING):
+        consumer = chan.core.consumers.get(ev.consumer_tag)
+        decision = F.at_delivery(eng, ev, consumer.queue.name if consumer is not None else None)
     method = encode_deliver(
         ev.channel,
         ev.consumer_tag,

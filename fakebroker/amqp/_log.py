@@ -29,6 +29,7 @@ CLIENT`` once the client gave a ``connection_name``):
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Protocol
 
 from fakebroker.core.errors import REPLY_NAMES, AMQPError
@@ -39,18 +40,26 @@ _PIDS = itertools.count(1000)
 
 
 class LogSink(Protocol):
-    """Where log lines go: the methods of a ``logging.Logger`` the engine calls."""
+    """Where log lines go: the methods of a ``logging.Logger`` the engine calls.
 
-    def info(self, msg: str, /, *args: object) -> None:
+    ``extra`` carries ``erlang_pid``, the connection's ``<0.N.0>`` (the CLI's
+    formatter puts it after the level, as RabbitMQ does).
+    """
+
+    def info(self, msg: str, /, *args: object, extra: Mapping[str, object] | None = None) -> None:
         """An informational line."""
 
-    def warning(self, msg: str, /, *args: object) -> None:
+    def warning(
+        self, msg: str, /, *args: object, extra: Mapping[str, object] | None = None
+    ) -> None:
         """A warning line."""
 
-    def error(self, msg: str, /, *args: object) -> None:
+    def error(self, msg: str, /, *args: object, extra: Mapping[str, object] | None = None) -> None:
         """An error line."""
 
-    def exception(self, msg: str, /, *args: object) -> None:
+    def exception(
+        self, msg: str, /, *args: object, extra: Mapping[str, object] | None = None
+    ) -> None:
         """An error line with the exception being handled."""
 
 
@@ -74,6 +83,18 @@ class ConnectionLog:
         self.user: str | None = None
         self.vhost: str | None = None
 
+    def _info(self, msg: str, *args: object) -> None:
+        self.sink.info(msg, *args, extra={"erlang_pid": self.pid})
+
+    def _warning(self, msg: str, *args: object) -> None:
+        self.sink.warning(msg, *args, extra={"erlang_pid": self.pid})
+
+    def _error(self, msg: str, *args: object) -> None:
+        self.sink.error(msg, *args, extra={"erlang_pid": self.pid})
+
+    def _exception(self, msg: str, *args: object) -> None:
+        self.sink.exception(msg, *args, extra={"erlang_pid": self.pid})
+
     def _label(self) -> str:
         return f"{self.name} - {self.client}" if self.client else self.name
 
@@ -84,19 +105,17 @@ class ConnectionLog:
 
     def accepted(self) -> None:
         """A client connected."""
-        self.sink.info("accepting AMQP connection %s (%s)", self.pid, self.name)
+        self._info("accepting AMQP connection %s (%s)", self.pid, self.name)
 
     def named(self, client: str) -> None:
         """The client gave a ``connection_name``."""
-        self.sink.info(
-            "connection %s (%s) has a client-provided name: %s", self.pid, self.name, client
-        )
+        self._info("connection %s (%s) has a client-provided name: %s", self.pid, self.name, client)
         self.client = client
 
     def authenticated(self, user: str, vhost: str) -> None:
         """connection.open succeeded."""
         self.user, self.vhost = user, vhost
-        self.sink.info(
+        self._info(
             "connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",
             self.pid,
             self._label(),
@@ -106,11 +125,11 @@ class ConnectionLog:
 
     def closing(self) -> None:
         """The client closed the connection."""
-        self.sink.info("closing AMQP connection %s (%s)", self.pid, self._where())
+        self._info("closing AMQP connection %s (%s)", self.pid, self._where())
 
     def lost(self) -> None:
         """The transport went away without connection.close."""
-        self.sink.warning(
+        self._warning(
             "closing AMQP connection %s (%s):\nclient unexpectedly closed TCP connection",
             self.pid,
             self._where(),
@@ -118,7 +137,7 @@ class ConnectionLog:
 
     def channel_error(self, channel: int, method: str, error: AMQPError) -> None:
         """A channel was closed by an error."""
-        self.sink.error(
+        self._error(
             "Channel error on connection %s (%s), channel %d:\n"
             "operation %s caused a channel exception %s: %s",
             self.pid,
@@ -131,7 +150,7 @@ class ConnectionLog:
 
     def login_refused(self, mechanism: str, user: str) -> None:
         """start-ok with credentials that do not log in."""
-        self.sink.error(
+        self._error(
             "Error on AMQP connection %s (%s, state: starting):\n"
             "%s login refused: user '%s' - invalid credentials",
             self.pid,
@@ -142,7 +161,7 @@ class ConnectionLog:
 
     def open_refused(self, user: str, error: AMQPError) -> None:
         """connection.open refused (an unknown vhost); the connection closes."""
-        self.sink.error(
+        self._error(
             "Error on AMQP connection %s (%s, user: '%s', state: opening):\n%s",
             self.pid,
             self._label(),
@@ -153,4 +172,4 @@ class ConnectionLog:
 
     def internal_error(self) -> None:
         """A bug in fakebroker: the client gets 541 INTERNAL_ERROR."""
-        self.sink.exception("internal error on connection %s (%s)", self.pid, self._label())
+        self._exception("internal error on connection %s (%s)", self.pid, self._label())

@@ -13,6 +13,7 @@ from . import events
 from ._channel import Channel
 from ._connection import Connection
 from ._passwords import ALGORITHMS as HASHING_ALGORITHMS
+from ._replies import SHUTDOWN_TEXT, forced_text
 from ._users import Permission, is_loopback
 from .broker import DEFAULT_CONSUMER_TIMEOUT, BindingInfo, Broker, QueueInfo
 from .clock import Clock, SystemClock, Timer, VirtualClock
@@ -23,6 +24,7 @@ from .message import DeclareOk, GetOk, Message, Properties
 __all__ = [
     "DEFAULT_CONSUMER_TIMEOUT",
     "HASHING_ALGORITHMS",
+    "SHUTDOWN_TEXT",
     "AMQPChannelError",
     "AMQPConnectionError",
     "AMQPError",
@@ -45,5 +47,6 @@ __all__ = [
     "Timer",
     "VirtualClock",
     "events",
+    "forced_text",
     "is_loopback",
 ]

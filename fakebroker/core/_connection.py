@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._channel import Channel
+from ._replies import SHUTDOWN_TEXT
 from .errors import AMQPConnectionError, ReplyCode
 from .events import ConnectionClosed, ConnectionReset, Event
 
@@ -94,7 +95,7 @@ class Connection:
 
     def close_forced(
         self,
-        text: str = "broker forced connection closure with reason 'shutdown'",
+        text: str = SHUTDOWN_TEXT,
         *,
         reset: bool = False,
     ) -> None:

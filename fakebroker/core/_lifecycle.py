@@ -19,16 +19,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._replies import SHUTDOWN_TEXT
 from .events import Unblocked
 
 if TYPE_CHECKING:
     from ._vhost import Vhost
     from .broker import Broker
 
-__all__ = ["SHUTDOWN_TEXT", "clear_alarm", "raise_alarm", "restart"]
-
-#: The reply text RabbitMQ gives clients when it shuts down.
-SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
+__all__ = ["clear_alarm", "raise_alarm", "restart"]
 
 
 def restart(broker: Broker) -> None:

@@ -158,10 +158,17 @@ def consumer_timeout(channel: int, timeout_ms: int) -> AMQPChannelError:
     )
 
 
+def forced_text(reason: str) -> str:
+    """RabbitMQ's text when it closes connections itself (320 CONNECTION_FORCED)."""
+    return f"broker forced connection closure with reason '{reason}'"
+
+
+#: The reply text RabbitMQ gives clients when it shuts down.
+SHUTDOWN_TEXT = forced_text("shutdown")
+
+
 def forced(reason: str) -> AMQPConnectionError:
-    return AMQPConnectionError(
-        C.CONNECTION_FORCED, f"broker forced connection closure with reason '{reason}'"
-    )
+    return AMQPConnectionError(C.CONNECTION_FORCED, forced_text(reason))
 
 
 def closed_via_management(text: str) -> AMQPConnectionError:

@@ -33,6 +33,7 @@ from collections.abc import Hashable, Mapping
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from .erlang import erlang_binary, wire_text
 from .fieldtypes import field_type
 
 D = TypeVar("D", bound=Hashable)
@@ -446,23 +447,6 @@ def matcher_for(exchange_type: str) -> Matcher[Any] | None:
 # --- x-match validation and Erlang's ~p ----------------------------------------------------------
 
 _LINE_LENGTH = 80
-_ESCAPES = {34: '\\"', 92: "\\\\", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f"}
-_ESCAPES.update({13: "\\r", 27: "\\e"})
-
-
-def _printable(byte: int) -> bool:
-    """Erlang's printable latin-1 test for one byte."""
-    return 32 <= byte <= 126 or byte >= 160 or byte in _ESCAPES
-
-
-def erlang_binary(data: bytes) -> str:
-    """A binary as ``~p`` prints it: ``<<"text">>`` or ``<<1,2>>``."""
-    if not data:
-        return "<<>>"
-    if all(_printable(b) for b in data):
-        text = "".join(_ESCAPES.get(b) or chr(b) for b in data)
-        return f'<<"{text}">>'
-    return "<<" + ",".join(str(b) for b in data) + ">>"
 
 
 def erlang_float(value: float) -> str:
@@ -545,4 +529,4 @@ def check_headers_binding(arguments: Mapping[str, Any]) -> str | None:
     else:
         head = f"Invalid x-match field type {amqp_type(mode)} (value "
         text = f"{head}{_pretty(mode, len(head))}); expected longstr"
-    return text.encode("latin-1", "replace").decode("utf-8", "replace")
+    return wire_text(text)

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..core import forced_text
 from ..core.faultpoints import Action, Decision, Hit, Point
 from ._rules import Rule, _like
 
@@ -128,7 +129,7 @@ class Faults:
 
     def armed(self, point: Point | str) -> bool:
         """Whether any live rule waits at ``point`` (cheap: engines ask at every point)."""
-        return point in self._points
+        return bool(self._points) and point in self._points
 
     def fire(self, hit: Hit) -> Decision | None:
         """The first rule (in plan order) that fires on ``hit``, as a decision; or None.
@@ -209,7 +210,7 @@ class Faults:
         **match: Any,
     ) -> Rule:
         """connection.close from the server (default 320 CONNECTION_FORCED)."""
-        text = text or "broker forced connection closure with reason 'fault injected'"
+        text = text or forced_text("fault injected")
         return self._add(Action.CLOSE_CONNECTION, _point(when), on, code=code, text=text, **match)
 
     def stall(

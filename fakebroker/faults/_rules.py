@@ -131,6 +131,8 @@ class Rule:
                 f"fault {action.value!r} cannot happen at {point.value!r}; "
                 + _choices("points for it", allowed)
             )
+        if point is Point.BYTES_RECEIVED and self.bytes is None:
+            raise ValueError("a bytes_received rule needs bytes=N (the count it fires at)")
         for name in ("nth", "every", "holding", "bytes"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -8,13 +8,20 @@ lock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from ..amqp import LogSink
     from ..core import Broker
 
-__all__ = ["EngineFactory", "ProtocolEngine"]
+__all__ = ["CONNECTION_LOG", "EngineFactory", "ProtocolEngine"]
+
+#: Where engines write RabbitMQ's connection lines (accepted, authenticated,
+#: closing, channel and connection errors): pytest's caplog sees them, and
+#: ``fakebroker serve`` sends them to stderr or ``--log-file``.
+CONNECTION_LOG = logging.getLogger("fakebroker")
 
 
 class ProtocolEngine(Protocol):
@@ -62,9 +69,16 @@ class EngineFactory(Protocol):
         """A fresh engine for a client at ``peer`` connected to ``local``."""
 
 
-def amqp_engine_factory() -> EngineFactory:
-    """The AMQP 0-9-1 engine class."""
+def amqp_engine_factory(log: LogSink = CONNECTION_LOG) -> EngineFactory:
+    """The AMQP 0-9-1 engine, writing RabbitMQ's connection lines to ``log``.
+
+    The engine imports no ``logging`` (it is sans-I/O): the front injects the
+    sink here; ``peer`` and ``local`` (the TCP front's socket addresses, or
+    the pipe's) name the connection in every line.
+    """
     from ..amqp import Engine
 
-    factory: EngineFactory = Engine
-    return factory
+    def make(*, broker: Broker, peer: str, local: str) -> ProtocolEngine:
+        return Engine(broker=broker, peer=peer, local=local, log=log)
+
+    return make

@@ -114,6 +114,11 @@ CASES: dict[str, tuple[list[bytes], tuple[int, str, int, int]]] = {
         [body_frame(0, b"abc")],
         (505, 'UNEXPECTED_FRAME - type 3, all octets = <<"abc">>', 0, 0),
     ),
+    # bytes 160-255 are printable latin-1: RabbitMQ prints them raw inside <<"...">>
+    "utf8-body-on-channel-0": (
+        [body_frame(0, "é".encode())],
+        (505, 'UNEXPECTED_FRAME - type 3, all octets = <<"é">>', 0, 0),
+    ),
     "long-body-on-channel-0": (
         [body_frame(0, b"\x01" * 100)],
         (
@@ -356,3 +361,13 @@ def test_long_channel_error_texts_are_cut_to_255_bytes(backend: str) -> None:
     assert isinstance(close, C.Channel.Close)
     assert close.reply_text == f"NOT_FOUND - no queue '{name}'..."
     assert len(close.reply_text) == 255
+
+
+def test_latin1_bytes_that_are_not_utf8_go_on_the_wire_raw_as_rabbitmq_sends_them() -> None:
+    """RabbitMQ 3.10.8 sends ``<<"caf\xe9">>`` raw (probed): not UTF-8, so pamqp cannot decode
+    it; fakebroker sends the same bytes."""
+    client = RawClient()
+    client.open(channels=())
+    client.engine.receive_data(body_frame(0, b"caf\xe9"))
+    output = client.engine.data_to_send()
+    assert b'UNEXPECTED_FRAME - type 3, all octets = <<"caf\xe9">>' in output

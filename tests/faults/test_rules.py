@@ -179,6 +179,8 @@ def test_a_wrong_point_or_action_lists_the_valid_ones() -> None:
     assert "close_connection" in str(caught.value) and "duplicate" in str(caught.value)
     with pytest.raises(ValueError, match=r"cannot happen at 'frame_sending'.*valid points"):
         Rule(action="nack", point="frame_sending")
+    with pytest.raises(ValueError, match="bytes=N"):
+        Rule(action="drop", point="bytes_received")
 
 
 def test_points_and_actions_are_enums_equal_to_their_names() -> None:
