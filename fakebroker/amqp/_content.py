@@ -84,7 +84,12 @@ def _on_method(asm: Assembler, frame: Frame) -> Command | None:
 
 
 def _on_header(asm: Assembler, frame: Frame) -> Command | None:
-    class_id, _weight, body_size = struct.unpack_from(">HHQ", frame.payload)
+    class_id, weight, body_size = struct.unpack_from(">HHQ", frame.payload)
+    if weight != 0:  # RabbitMQ 3.10.8: not a content header at all (probed)
+        raise unexpected_frame(
+            "expected content header for class 60, got non content header frame instead",
+            **asm.ids(),
+        )
     if class_id != 60:
         raise unexpected_frame(
             f"expected content header for class 60, got one for class {class_id} instead",

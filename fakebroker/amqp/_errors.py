@@ -34,6 +34,7 @@ __all__ = [
     "unexpected_frame",
 ]
 
+
 class ProtocolError(AMQPConnectionError):
     """A connection-level error detected by the engine itself."""
 

@@ -140,7 +140,6 @@ EOF_AFTER = {"frame-too-large": 3.0, "heartbeat-payload-start": 3.0, "method-unk
 
 #: fakebroker's differences outside the codec: what the engine (or the core) must change.
 NOT_IN_CODEC = {
-    "header-weight-1": "engine: a content header with weight != 0 is accepted (RabbitMQ 505)",
     "props-bad-before-body": "engine: properties decoded at the header, not once the body is in",
     "connection-close-not-utf8": "engine: channel 0 turns Malformed UTF-8 (501, 10/50) into 541",
     "publish-exchange-not-utf8": "core: AMQPError.reply_text cannot encode a name's raw bytes",
