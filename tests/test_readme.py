@@ -35,7 +35,12 @@ def test_readme_has_the_client_examples() -> None:
 
 
 #: Sections whose examples are pytest tests: run by pytest, with their count of tests.
-PYTEST_SECTIONS = {"pytest: the `broker` fixture": 2, "Fault injection": 1, "taskpost": 1}
+PYTEST_SECTIONS = {
+    "pytest: the `broker` fixture": 2,
+    "Fault injection": 1,
+    "Redis: kombu's `redis://` and Celery on Redis": 1,
+    "taskpost": 1,
+}
 
 
 @pytest.mark.parametrize("title", sorted(set(BLOCKS) - set(PYTEST_SECTIONS)))

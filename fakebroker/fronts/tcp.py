@@ -22,6 +22,7 @@ import logging
 import socket
 import ssl
 import struct
+import time
 from typing import TYPE_CHECKING
 
 from .._node import SHUTDOWN_TEXT
@@ -240,6 +241,8 @@ class _ClientConnection(asyncio.Protocol):
             self.abort()
             return
         self._flush()
+        if self.server.node.waiting:  # another thread wants the lock: let it in now
+            time.sleep(0)
 
     def _wakeup(self) -> None:
         """Engine output became pending outside receive_data (any thread, lock held)."""
