@@ -473,8 +473,10 @@ class Engine:
             return self._die()
         self._send_connection_close(error)
         self._teardown_core()
-        timeout = self._delays[0] if machine.state is State.START else self._delays[1]
-        self._start_closing(timeout)
+        # RabbitMQ drops the socket 3 s after its close when it can no longer read frames
+        # (frame_too_large) or before start-ok; otherwise it waits 30 s for close-ok
+        short = machine.state is State.START or machine.input_broken
+        self._start_closing(self._delays[0] if short else self._delays[1])
 
     def _send_connection_close(self, error: AMQPError) -> None:
         close = C.Connection.Close(

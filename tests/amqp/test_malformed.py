@@ -150,7 +150,6 @@ NOT_IN_CODEC = {
     "two-channel-close": "engine: a pipelined second channel.close is 504, not close-ok",
     "access-request": "engine: access.request drops the socket (RabbitMQ: request-ok, ticket 1)",
     "amqp-0-8-header": "engine: an AMQP 0-8 header is refused (RabbitMQ: connection.start 8-0)",
-    "frame-too-large": "engine: the socket is held 30 s after frame_too_large (RabbitMQ: 3 s)",
 }
 
 
