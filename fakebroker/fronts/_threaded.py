@@ -11,13 +11,11 @@ its node while it runs (``node.close()`` closes it too).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .._urls import amqp_url
+from ._loopthread import LoopThread
 from .tcp import AMQPServer
 
 if TYPE_CHECKING:
@@ -59,11 +57,12 @@ class Server:
         self._server = AMQPServer(
             node=node, host=host, port=port, engine_factory=engine_factory, ssl=ssl
         )
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = LoopThread(
+            server=self._server,
+            name="fakebroker-server",
+            startup_timeout=startup_timeout,
+            shutdown_timeout=shutdown_timeout,
+        )
 
     def __repr__(self) -> str:
         return f"<Server {self.url}>"
@@ -101,30 +100,15 @@ class Server:
 
     def start(self) -> Server:
         """Start the loop thread and return once the port is listening (raises OSError if not)."""
-        if self._thread is not None:
-            raise RuntimeError("server already started")
-        self._thread = threading.Thread(target=self._run, name="fakebroker-server", daemon=True)
         self._thread.start()
-        if not self._ready.wait(self.startup_timeout):
-            raise TimeoutError("fakebroker server did not start in time")
-        if self._error is not None:
-            self._thread.join(self.shutdown_timeout)
-            raise self._error
         self.port = self._server.port
         self.node.attach(self)
         return self
 
     def close(self) -> None:
         """Close every client with 320 CONNECTION_FORCED, stop listening, end the thread."""
-        loop, stop, thread = self._loop, self._stop, self._thread
-        if thread is None or loop is None or stop is None:
-            return
         self.node.detach(self)
-        with contextlib.suppress(RuntimeError):  # the loop already ended
-            loop.call_soon_threadsafe(stop.set)
-        thread.join(self.shutdown_timeout)
-        if thread.is_alive():
-            raise TimeoutError("fakebroker server did not stop in time")
+        self._thread.stop()
 
     def __enter__(self) -> Server:
         return self.start()
@@ -136,23 +120,3 @@ class Server:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            loop.close()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            await self._server.start()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        await self._stop.wait()
-        await self._server.close()

@@ -13,9 +13,6 @@ attached to its node while it runs (``node.close()`` closes it too).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -23,6 +20,7 @@ from aiohttp import web
 
 from ..._version import __version__
 from ...core import stats
+from .._loopthread import LoopThread
 from ._app import CONTEXT, make_app
 
 if TYPE_CHECKING:
@@ -87,11 +85,12 @@ class ThreadedHTTPServer:
         self.startup_timeout = startup_timeout
         self.shutdown_timeout = shutdown_timeout
         self._server = HTTPServer(node=node, host=host, port=port)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = LoopThread(
+            server=self._server,
+            name="fakebroker-http",
+            startup_timeout=startup_timeout,
+            shutdown_timeout=shutdown_timeout,
+        )
 
     def __repr__(self) -> str:
         return f"<ThreadedHTTPServer {self.url}>"
@@ -113,29 +112,14 @@ class ThreadedHTTPServer:
 
     def start(self) -> ThreadedHTTPServer:
         """Start the thread; return once listening (raises OSError if it cannot)."""
-        if self._thread is not None:
-            raise RuntimeError("server already started")
-        self._thread = threading.Thread(target=self._run, name="fakebroker-http", daemon=True)
         self._thread.start()
-        if not self._ready.wait(self.startup_timeout):
-            raise TimeoutError("fakebroker HTTP server did not start in time")
-        if self._error is not None:
-            self._thread.join(self.shutdown_timeout)
-            raise self._error
         self.node.attach(self)
         return self
 
     def close(self) -> None:
         """Stop serving and end the thread."""
-        loop, stop, thread = self._loop, self._stop, self._thread
-        if thread is None or loop is None or stop is None:
-            return
         self.node.detach(self)
-        with contextlib.suppress(RuntimeError):  # the loop already ended
-            loop.call_soon_threadsafe(stop.set)
-        thread.join(self.shutdown_timeout)
-        if thread.is_alive():
-            raise TimeoutError("fakebroker HTTP server did not stop in time")
+        self._thread.stop()
 
     def __enter__(self) -> ThreadedHTTPServer:
         return self.start()
@@ -147,23 +131,3 @@ class ThreadedHTTPServer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            loop.close()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            await self._server.start()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        await self._stop.wait()
-        await self._server.close()

@@ -10,12 +10,10 @@ this, on 127.0.0.1 and a free port, owned by the node and closed with it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from .._loopthread import LoopThread
 from ._server import RedisServer
 
 if TYPE_CHECKING:
@@ -34,11 +32,13 @@ class RedisThread:
         self.host = host
         self.timeout = timeout
         self.server = RedisServer(node=node, host=host, port=port)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = LoopThread(
+            server=self.server,
+            name="fakebroker-redis",
+            startup_timeout=timeout,
+            shutdown_timeout=timeout,
+        )
+        self._running = False
 
     def __repr__(self) -> str:
         return f"<RedisThread {self.url}>"
@@ -56,7 +56,7 @@ class RedisThread:
     @property
     def running(self) -> bool:
         """Whether the loop thread serves."""
-        return self._thread is not None and self._thread.is_alive() and self._error is None
+        return self._running
 
     @property
     def connections(self) -> int:
@@ -65,29 +65,16 @@ class RedisThread:
 
     def start(self) -> RedisThread:
         """Start the thread; returns once the port listens (raises OSError if it cannot)."""
-        if self._thread is not None:
-            raise RuntimeError("redis server already started")
-        self._thread = threading.Thread(target=self._run, name="fakebroker-redis", daemon=True)
         self._thread.start()
-        if not self._ready.wait(self.timeout):
-            raise TimeoutError("fakebroker redis server did not start in time")
-        if self._error is not None:
-            self._thread.join(self.timeout)
-            raise self._error
+        self._running = True
         self.node.attach(self)
         return self
 
     def close(self) -> None:
         """Disconnect every client, stop listening, end the thread."""
-        loop, stop, thread = self._loop, self._stop, self._thread
-        if thread is None or loop is None or stop is None:
-            return
         self.node.detach(self)
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(stop.set)
-        thread.join(self.timeout)
-        if thread.is_alive():
-            raise TimeoutError("fakebroker redis server did not stop in time")
+        self._running = False
+        self._thread.stop()
 
     def __enter__(self) -> RedisThread:
         return self.start()
@@ -99,23 +86,3 @@ class RedisThread:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            loop.close()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            await self.server.start()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        await self._stop.wait()
-        await self.server.close()
