@@ -159,7 +159,7 @@ class Api:
         while True:
             try:
                 return check()
-            except AssertionError:
+            except (AssertionError, KeyError):  # RabbitMQ adds stats fields as they come
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)  # RabbitMQ's statistics are collected every 5 s

@@ -102,7 +102,7 @@ def test_connections_channels_consumers(api: Api, client: amqp.Connection) -> No
     def seen() -> tuple[dict[str, Any], dict[str, Any]]:
         conn = _one(api, "/api/connections")
         channel = _one(api, "/api/channels")
-        assert channel["messages_unacknowledged"] == 1, channel
+        assert channel.get("messages_unacknowledged") == 1, channel  # absent until stats come
         assert conn.get("channels") == 1, conn  # RabbitMQ updates each object's stats apart
         return conn, channel
 
