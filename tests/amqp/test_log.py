@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,13 +52,28 @@ def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
     ]
 
 
-def _wait_logged(caplog: pytest.LogCaptureFixture, count: int) -> None:
-    """The server logs on its own thread: wait (bounded) for ``count`` lines."""
-    import time
+class _Counted(logging.Handler):
+    """Wakes a waiter each time the server's thread logs a line."""
 
-    deadline = time.monotonic() + 5
-    while len(_lines(caplog)) < count and time.monotonic() < deadline:
-        time.sleep(0.01)
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.changed = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+
+def _wait_logged(caplog: pytest.LogCaptureFixture, count: int) -> None:
+    """The server logs on its own thread: wait (bounded) until ``count`` lines are in."""
+    counted = _Counted()
+    logger = logging.getLogger()  # after caplog's handler there: the line is in when woken
+    logger.addHandler(counted)
+    try:
+        with counted.changed:
+            counted.changed.wait_for(lambda: len(_lines(caplog)) >= count, timeout=5)
+    finally:
+        logger.removeHandler(counted)
 
 
 def test_a_session_logs_accepted_authenticated_channel_error_and_closing(
