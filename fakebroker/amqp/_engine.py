@@ -37,7 +37,14 @@ from . import _faults as F
 from . import _handshake as H
 from ._channels import Channels, class_and_method
 from ._codec import HEARTBEAT_FRAME, decode_method
-from ._errors import ProtocolError, channel_error, command_invalid, octets, unexpected_frame
+from ._errors import (
+    MalformedUtf8,
+    ProtocolError,
+    channel_error,
+    command_invalid,
+    octets,
+    unexpected_frame,
+)
 from ._events import send_event
 from ._faults import Shaper
 from ._heartbeat import Heartbeats
@@ -587,6 +594,9 @@ class Engine:
             raise unexpected_frame(octets(frame.type, frame.payload))
         try:
             method = decode_method(frame.payload)
+        except MalformedUtf8 as error:  # RabbitMQ: 501, with the method's ids on channel 0
+            error.class_id, error.method_id = error.ids
+            raise
         except ProtocolError as error:
             if error.silent:
                 raise
@@ -645,7 +655,7 @@ def _answered_in_handshake(state: State, error: AMQPError) -> bool:
     """Whether RabbitMQ sends a close frame for this pre-open error."""
     if state is State.START:
         return isinstance(error, _LoginRefused) and error.tell
-    return state is State.OPEN and error.code == 530
+    return state is State.OPEN  # after tune-ok RabbitMQ answers every error (probed)
 
 
 #: The states in which the engine reads no frame (``Machine.reads``).

@@ -141,12 +141,9 @@ EOF_AFTER = {"frame-too-large": 3.0, "heartbeat-payload-start": 3.0, "method-unk
 #: fakebroker's differences outside the codec: what the engine (or the core) must change.
 NOT_IN_CODEC = {
     "props-bad-before-body": "engine: properties decoded at the header, not once the body is in",
-    "connection-close-not-utf8": "engine: channel 0 turns Malformed UTF-8 (501, 10/50) into 541",
     "publish-exchange-not-utf8": "core: AMQPError.reply_text cannot encode a name's raw bytes",
     "header-unopened-channel": "engine: 504 expected 'channel.open' where RabbitMQ says 505",
     "body-unopened-channel": "engine: 504 expected 'channel.open' where RabbitMQ says 505",
-    "open-on-channel-1": "engine: silent 3 s drop where RabbitMQ sends 505 after tune-ok",
-    "heartbeat-payload-tuned": "engine: silent 3 s drop where RabbitMQ sends 501 after tune-ok",
     "two-channel-close": "engine: a pipelined second channel.close is 504, not close-ok",
     "access-request": "engine: access.request drops the socket (RabbitMQ: request-ok, ticket 1)",
     "amqp-0-8-header": "engine: an AMQP 0-8 header is refused (RabbitMQ: connection.start 8-0)",
