@@ -122,8 +122,8 @@ class Channels:
                     self._engine.apply(decision)
 
     def _on_unopened(self, frame: Frame) -> None:
-        if frame.type != FRAME_METHOD:
-            raise channel_error("expected 'channel.open'")
+        if frame.type != FRAME_METHOD:  # RabbitMQ's assembler speaks first (probed): 505
+            raise unexpected_frame("expected method frame, got non method frame instead")
         method = decode_method(frame.payload)
         if not isinstance(method, C.Channel.Open):
             raise channel_error("expected 'channel.open'", **class_and_method(method))

@@ -142,8 +142,6 @@ EOF_AFTER = {"frame-too-large": 3.0, "heartbeat-payload-start": 3.0, "method-unk
 NOT_IN_CODEC = {
     "props-bad-before-body": "engine: properties decoded at the header, not once the body is in",
     "publish-exchange-not-utf8": "core: AMQPError.reply_text cannot encode a name's raw bytes",
-    "header-unopened-channel": "engine: 504 expected 'channel.open' where RabbitMQ says 505",
-    "body-unopened-channel": "engine: 504 expected 'channel.open' where RabbitMQ says 505",
     "two-channel-close": "engine: a pipelined second channel.close is 504, not close-ok",
     "access-request": "engine: access.request drops the socket (RabbitMQ: request-ok, ticket 1)",
     "amqp-0-8-header": "engine: an AMQP 0-8 header is refused (RabbitMQ: connection.start 8-0)",
