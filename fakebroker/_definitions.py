@@ -90,6 +90,7 @@ def _tags(user: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _add_user(broker: Broker, user: Mapping[str, Any]) -> None:
+    from .core import DEFAULT_HASHING_ALGORITHM
     from .core import HASHING_ALGORITHMS as ALGORITHMS
 
     name = str(user["name"])
@@ -99,7 +100,7 @@ def _add_user(broker: Broker, user: Mapping[str, Any]) -> None:
     if password is not None:
         broker.add_user(name, str(password), tags=tags, restricted=True)
     elif password_hash:
-        algorithm = str(user.get("hashing_algorithm") or "rabbit_password_hashing_sha256")
+        algorithm = str(user.get("hashing_algorithm") or DEFAULT_HASHING_ALGORITHM)
         if algorithm not in ALGORITHMS:
             log.warning(
                 "definitions: user '%s' has hashing_algorithm '%s', which fakebroker does "

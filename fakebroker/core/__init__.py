@@ -13,6 +13,7 @@ from . import events
 from ._channel import Channel
 from ._connection import Connection
 from ._passwords import ALGORITHMS as HASHING_ALGORITHMS
+from ._passwords import DEFAULT_ALGORITHM as DEFAULT_HASHING_ALGORITHM
 from ._replies import SHUTDOWN_TEXT, forced_text
 from ._users import Permission, is_loopback
 from .broker import DEFAULT_CONSUMER_TIMEOUT, BindingInfo, Broker, QueueInfo
@@ -23,6 +24,7 @@ from .message import DeclareOk, GetOk, Message, Properties
 
 __all__ = [
     "DEFAULT_CONSUMER_TIMEOUT",
+    "DEFAULT_HASHING_ALGORITHM",
     "HASHING_ALGORITHMS",
     "SHUTDOWN_TEXT",
     "AMQPChannelError",

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ...core import stats
+from ...core import DEFAULT_HASHING_ALGORITHM, stats
 from ...core._passwords import hash_password
 from . import _texts as T
 from ._app import (
@@ -268,7 +268,7 @@ def user_view(broker: Any, access: Any, name: str) -> dict[str, Any]:
     if stored is not None:
         password_hash, algorithm = stored
     else:
-        algorithm = "rabbit_password_hashing_sha256"
+        algorithm = DEFAULT_HASHING_ALGORITHM
         password_hash = hash_password(broker.users[name], algorithm)
     return {
         "name": name,

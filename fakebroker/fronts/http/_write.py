@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ...core import AMQPError, stats
+from ...core import DEFAULT_HASHING_ALGORITHM, AMQPError, stats
 from ...core.events import Return
 from . import _texts as T
 from ._access import Permission
@@ -392,7 +392,7 @@ async def put_user(request: web.Request) -> web.Response:
         if "password" in body:
             broker.add_user(name, str(body["password"]))
         elif body.get("password_hash"):
-            algorithm = str(body.get("hashing_algorithm") or "rabbit_password_hashing_sha256")
+            algorithm = str(body.get("hashing_algorithm") or DEFAULT_HASHING_ALGORITHM)
             broker.add_user(
                 name, password_hash=str(body["password_hash"]), hashing_algorithm=algorithm
             )
