@@ -17,7 +17,9 @@ with the min-max spread):
 5. taskpost vs Celery (bench/bench_taskpost.py, when it exists);
 6. ``fakebroker serve`` start-up: from the command to the printed URL;
 7. instructions per cycle and per message in-process, under callgrind
-   (bench/_callgrind.py), where valgrind is installed.
+   (bench/_callgrind.py), where valgrind is installed;
+8. hardening (bench/_hardening.py): the engine fuzz (1,000,000 inputs), the
+   soak at 200 and at 20 connections, and the byte-cut chaos trials.
 
 Backends: kombu's ``memory://``, ``fakebroker://`` (in-process),
 ``fakebroker serve`` (TCP, ``python -m fakebroker serve --port 0`` in its own
@@ -585,6 +587,34 @@ class Run:
             )
         self.sections.append("\n".join(lines))
 
+    def hardening(self) -> None:
+        """Fuzz, soak and chaos (issue 16): their tables, from this run."""
+        import _hardening as H
+
+        sizes = H.Sizes.make(self.args.quick)
+        env, rabbit = child_env(), self.rabbit_version is not None
+        log(f"8a. engine fuzz ({sizes.fuzz_runs:,} inputs)")
+        fuzz = H.fuzz(sizes, env)
+        log(f"8b. soak, {sizes.soak_connections} x 5 channels, {sizes.soak_seconds:g} s")
+        wide = H.soak(sizes, env, connections=sizes.soak_connections, rate=1,
+                      seconds=sizes.soak_seconds, rabbit=rabbit)  # fmt: skip
+        log(f"8c. soak, 20 connections x 5 channels at 400 msg/s, {sizes.latency_seconds:g} s")
+        narrow = H.soak(sizes, env, connections=20, rate=4, seconds=sizes.latency_seconds,
+                        rabbit=rabbit)  # fmt: skip
+        log(f"8d. byte-cut chaos ({sizes.chaos_trials} trials per backend)")
+        chaos = H.chaos(sizes, env)
+        self.targets += [
+            Target("fuzz", f"engine fuzz: 0 crashes, 0 hangs in {sizes.fuzz_runs:,} inputs",
+                   fuzz.measured, fuzz.met),
+            Target("soak", f"soak, {sizes.soak_connections} x 5 channels: 0 lost, 0 unexpected",
+                   wide.measured, wide.met),
+            Target("soak-20", "soak, 20 x 5 channels: 0 lost, 0 unexpected",
+                   narrow.measured, narrow.met),
+            Target("chaos", "byte cuts: fakebroker recovers at least as often as RabbitMQ",
+                   chaos.measured, chaos.met),
+        ]  # fmt: skip
+        self.sections.append(H.section(sizes, fuzz, wide, narrow, chaos))
+
     # profiles ---------------------------------------------------------------
 
     def _should_profile(self, prefix: str) -> bool:
@@ -833,7 +863,7 @@ def main() -> int:
     parser.add_argument("--no-profile", action="store_true", help="do not profile misses")
     parser.add_argument(
         "--only",
-        default="core,throughput,cycle,celery,taskpost,startup,instructions",
+        default="core,throughput,cycle,celery,taskpost,startup,instructions,hardening",
         help="comma-separated workloads to run (default: all)",
     )
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
@@ -842,7 +872,9 @@ def main() -> int:
     if not args.skip_rabbitmq and run.rabbit_version is None:
         log("RabbitMQ at 127.0.0.1:5672 is unreachable: skipping it")
     wanted = args.only.split(",")
-    for name in ("core", "throughput", "cycle", "celery", "taskpost", "startup", "instructions"):
+    workloads = ("core", "throughput", "cycle", "celery", "taskpost", "startup", "instructions",
+                 "hardening")  # fmt: skip
+    for name in workloads:
         if name in wanted:
             getattr(run, name)()
     run.write(args.output)
