@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from pamqp import commands, frame
@@ -101,6 +108,69 @@ def test_guest_logs_in_only_from_loopback(user: str) -> None:
         remote = _answer_to((address, server.port), response)
         local = _answer_to(("127.0.0.1", server.port), response)
     assert local == "Tune"
+    assert remote == ("Close" if user == "guest" else "Tune")
+
+
+@contextmanager
+def _namespace() -> Iterator[tuple[str, str]]:
+    """A network namespace joined to this one by a veth pair: (our address, its name).
+
+    The namespace's end has its own address (.2 of a random 10.213.x.0/30), so a
+    client run inside it (``ip netns exec``) dials us from a second, non-loopback
+    address, as a client on another machine would. Needs root and ``ip``.
+    """
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("making a network namespace needs root and iproute2's ip")
+    name = f"fb{secrets.token_hex(3)}"
+    subnet = f"10.213.{secrets.randbelow(250)}"
+    steps = [
+        ["ip", "netns", "add", name],
+        ["ip", "link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}n"],
+        ["ip", "link", "set", f"{name}n", "netns", name],
+        ["ip", "addr", "add", f"{subnet}.1/30", "dev", f"{name}h"],
+        ["ip", "link", "set", f"{name}h", "up"],
+        ["ip", "-n", name, "addr", "add", f"{subnet}.2/30", "dev", f"{name}n"],
+        ["ip", "-n", name, "link", "set", f"{name}n", "up"],
+    ]
+    try:
+        for step in steps:
+            made = subprocess.run(step, capture_output=True, text=True, check=False)
+            if made.returncode != 0:
+                pytest.skip(f"could not make a network namespace: {made.stderr.strip()}")
+        yield f"{subnet}.1", name
+    finally:
+        subprocess.run(["ip", "link", "del", f"{name}h"], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
+def _answer_from_namespace(namespace: str, address: tuple[str, int], response: bytes) -> str:
+    """``_answer_to`` run by a client process inside ``namespace``."""
+    code = (
+        "import sys; from tests.server.test_login import _answer_to; "
+        f"print(_answer_to(({address[0]!r}, {address[1]}), {response!r}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    ran = subprocess.run(
+        ["ip", "netns", "exec", namespace, sys.executable, "-c", code],
+        capture_output=True, text=True, cwd=root, timeout=60, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout.strip()
+
+
+@pytest.mark.parametrize("user", ["guest", "app"])
+def test_guest_is_refused_from_another_network_namespace(user: str) -> None:
+    """The issue's set-up for loopback_users: a client in a namespace the test makes.
+
+    fakebroker listens on our end of a veth pair; a client inside the namespace
+    dials it from the pair's other address. guest is refused as RabbitMQ refuses
+    it (connection.close 403 after start-ok), any other user logs in.
+    """
+    node = fakebroker.build_node(users=[("guest", "guest"), ("app", "pw")])
+    password = "guest" if user == "guest" else "pw"
+    response = f"\0{user}\0{password}".encode()
+    with _namespace() as (ours, namespace), fakebroker.serve(host=ours, port=0, node=node) as srv:
+        remote = _answer_from_namespace(namespace, (ours, srv.port), response)
     assert remote == ("Close" if user == "guest" else "Tune")
 
 
