@@ -115,21 +115,22 @@ def test_guest_logs_in_only_from_loopback(user: str) -> None:
 def _namespace() -> Iterator[tuple[str, str]]:
     """A network namespace joined to this one by a veth pair: (our address, its name).
 
-    The namespace's end has its own address (.2 of a random 10.213.x.0/30), so a
+    The namespace's end has its own address (in a random /30 of 10.213.0.0/16), so a
     client run inside it (``ip netns exec``) dials us from a second, non-loopback
     address, as a client on another machine would. Needs root and ``ip``.
     """
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("making a network namespace needs root and iproute2's ip")
     name = f"fb{secrets.token_hex(3)}"
-    subnet = f"10.213.{secrets.randbelow(250)}"
+    block = secrets.randbelow(16_384) * 4  # one /30 of 10.213.0.0/16, unlikely to be in use
+    ours, theirs = (f"10.213.{block >> 8}.{(block & 255) + n}" for n in (1, 2))
     steps = [
         ["ip", "netns", "add", name],
         ["ip", "link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}n"],
         ["ip", "link", "set", f"{name}n", "netns", name],
-        ["ip", "addr", "add", f"{subnet}.1/30", "dev", f"{name}h"],
+        ["ip", "addr", "add", f"{ours}/30", "dev", f"{name}h"],
         ["ip", "link", "set", f"{name}h", "up"],
-        ["ip", "-n", name, "addr", "add", f"{subnet}.2/30", "dev", f"{name}n"],
+        ["ip", "-n", name, "addr", "add", f"{theirs}/30", "dev", f"{name}n"],
         ["ip", "-n", name, "link", "set", f"{name}n", "up"],
     ]
     try:
@@ -137,7 +138,7 @@ def _namespace() -> Iterator[tuple[str, str]]:
             made = subprocess.run(step, capture_output=True, text=True, check=False)
             if made.returncode != 0:
                 pytest.skip(f"could not make a network namespace: {made.stderr.strip()}")
-        yield f"{subnet}.1", name
+        yield ours, name
     finally:
         subprocess.run(["ip", "link", "del", f"{name}h"], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
