@@ -15,7 +15,7 @@ from ._connection import Connection
 from ._passwords import ALGORITHMS as HASHING_ALGORITHMS
 from ._passwords import DEFAULT_ALGORITHM as DEFAULT_HASHING_ALGORITHM
 from ._replies import SHUTDOWN_TEXT, forced_text
-from ._users import Permission, is_loopback
+from ._users import Permission, TopicPermission, is_loopback
 from .broker import DEFAULT_CONSUMER_TIMEOUT, BindingInfo, Broker, QueueInfo
 from .clock import Clock, SystemClock, Timer, VirtualClock
 from .errors import AMQPChannelError, AMQPConnectionError, AMQPError, ReplyCode, Scope
@@ -47,6 +47,7 @@ __all__ = [
     "Scope",
     "SystemClock",
     "Timer",
+    "TopicPermission",
     "VirtualClock",
     "events",
     "forced_text",

@@ -28,6 +28,7 @@ from ._routing import matcher_for
 from ._sender import sender_selected
 from ._store import Entry
 from ._tx import TxPublish, TxSettlement
+from ._users import PERMISSION_CACHE_SIZE
 from .errors import AMQPError, Scope
 from .events import ChannelClosed, ConfirmAck, ConfirmNack, ConsumerCancelled, Deliver, Return
 from .message import MAX_MESSAGE_SIZE_CAP, DeclareOk, GetOk, Message, Properties
@@ -94,6 +95,8 @@ class Channel:
         self._tx_acks: list[TxSettlement] = []
         self.closed = False
         self.last_queue: str | None = None
+        #: Topic checks this channel passed, newest first (rabbit_channel's topic_permission_cache).
+        self._topic_cache: list[tuple[str, str, str]] = []
         self._timeout_timer: Timer | None = None
         self.opened_at = self.broker.clock.now()
 
@@ -166,6 +169,23 @@ class Channel:
         """RabbitMQ's permission check for this channel's user (403 ACCESS_REFUSED)."""
         self.broker.check_access(self.conn.user, self.vhost.name, access, kind, name)
 
+    def _may_topic(self, exchange: Exchange, access: str, routing_key: str) -> None:
+        """RabbitMQ's topic permission check (topic exchanges only; passes are cached)."""
+        if exchange.type != "topic":
+            return
+        key = (exchange.name, routing_key, access)
+        if key in self._topic_cache:  # as RabbitMQ, a pass holds for the channel's life
+            return
+        user = self.conn.user
+        self.broker.check_topic_access(user, self.vhost.name, exchange.name, access, routing_key)
+        self._topic_cache = [key, *self._topic_cache[: PERMISSION_CACHE_SIZE - 1]]
+
+    def _may_topic_if_exists(self, exchange: str, routing_key: str) -> None:
+        """The read check of an unbind: only when the source exchange exists (as RabbitMQ)."""
+        source = self.vhost.exchanges.get(exchange)
+        if source is not None:
+            self._may_topic(source, "read", routing_key)
+
     # -- exchanges --------------------------------------------------------------------------
 
     @_closes_on_error
@@ -218,7 +238,8 @@ class Channel:
             self._may("read", "exchange", source)
         if destination == "" or source == "":
             raise R.default_exchange_op()
-        self.vhost.exchange(source)  # RabbitMQ names a missing source before the destination
+        # RabbitMQ names a missing source before the destination
+        self._may_topic(self.vhost.exchange(source), "read", routing_key)
         dest = self.vhost.exchange(destination)
         self.vhost.bind(source, dest, routing_key, dict(arguments or {}))
 
@@ -236,6 +257,7 @@ class Channel:
             self._may("read", "exchange", source)
         if destination == "" or source == "":  # refused even when the other side is missing
             raise R.default_exchange_op()
+        self._may_topic_if_exists(source, routing_key)
         dest = self.vhost.exchanges.get(destination)
         if dest is not None:
             self.vhost.unbind(source, dest, routing_key, arguments or {})
@@ -298,7 +320,8 @@ class Channel:
             self._may("read", "exchange", exchange)
         if exchange == "":
             raise R.default_exchange_op()
-        self.vhost.exchange(exchange)  # RabbitMQ names a missing exchange before the queue
+        # RabbitMQ names a missing exchange before the queue
+        self._may_topic(self.vhost.exchange(exchange), "read", routing_key)
         target = self.vhost.find_queue(self._queue_name(queue))  # exclusivity: after the args
         self.vhost.bind(exchange, target, routing_key, dict(arguments or {}), conn=self.conn)
 
@@ -316,6 +339,7 @@ class Channel:
         if exchange == "":  # refused before anything else, even for a missing queue
             raise R.default_exchange_op()
         self._may("read", "exchange", exchange)
+        self._may_topic_if_exists(exchange, routing_key)
         target = self.vhost.queues.get(name)
         if target is None:
             return
@@ -604,6 +628,7 @@ class Channel:
                 raise R.not_found("exchange", exchange, self.vhost.name)
             if target.internal:
                 raise R.internal_exchange(exchange, self.vhost.name)
+            self._may_topic(target, "write", routing_key)
             props = properties or {}
             if props is not properties:
                 wire = None

@@ -125,6 +125,16 @@ def access_refused(kind: str, name: str, vhost: str, user: str) -> AMQPChannelEr
     )
 
 
+def topic_access_refused(
+    routing_key: str, exchange: str, vhost: str, user: str
+) -> AMQPChannelError:
+    return AMQPChannelError(
+        C.ACCESS_REFUSED,
+        f"access to topic '{routing_key}' in {_res('exchange', exchange, vhost)} "
+        f"refused for user '{user}'",
+    )
+
+
 def vhost_access_refused(vhost: str, user: str) -> AMQPConnectionError:
     return AMQPConnectionError(
         C.NOT_ALLOWED, f"access to vhost '{vhost}' refused for user '{user}'"

@@ -19,7 +19,7 @@ from ._memory import MemoryWatermark
 from ._passwords import DEFAULT_ALGORITHM, check_password
 from ._queue import Queue
 from ._replyto import ReplyTo
-from ._users import Permission, Permissions, is_loopback
+from ._users import Permission, Permissions, TopicPermission, is_loopback
 from ._vhost import Vhost
 from .clock import Clock, SystemClock
 from .faultpoints import NO_FAULTS, FaultHooks
@@ -195,6 +195,32 @@ class Broker:
     def clear_permissions(self, user: str, vhost: str) -> None:
         """Take away ``user``'s permission on ``vhost``."""
         self.permissions.clear(user, vhost)
+
+    def set_topic_permissions(
+        self, user: str, vhost: str, *, exchange: str, write: str = ".*", read: str = ".*"
+    ) -> None:
+        """Give ``user`` these write and read regexes on the routing keys of ``exchange``.
+
+        As ``rabbitmqctl set_topic_permissions``: checked on topic exchanges only,
+        ``{username}`` and ``{vhost}`` expanded (core/_users.py states the rules).
+        ``ValueError`` for an invalid regex.
+        """
+        self.permissions.set_topic(user, vhost, TopicPermission(exchange, write, read))
+
+    def clear_topic_permissions(
+        self, user: str, vhost: str, *, exchange: str | None = None
+    ) -> None:
+        """Take away ``user``'s topic permission on ``exchange`` (None: all on ``vhost``)."""
+        self.permissions.clear_topic(user, vhost, exchange)
+
+    def check_topic_access(
+        self, user: str, vhost: str, exchange: str, access: str, routing_key: str
+    ) -> None:
+        """RabbitMQ's 403 unless ``user`` may ``access`` ``routing_key`` on a topic exchange."""
+        if not self.has_user(user):
+            return
+        if not self.permissions.allows_topic(user, vhost, exchange, access, routing_key):
+            raise R.topic_access_refused(routing_key, exchange, vhost, user)
 
     def check_access(self, user: str, vhost: str, access: str, kind: str, name: str) -> None:
         """Raise RabbitMQ's 403 unless ``user`` may ``access`` the ``kind`` called ``name``."""
