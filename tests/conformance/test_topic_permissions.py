@@ -1,0 +1,102 @@
+"""Topic permissions: write and read regexes per user, vhost and topic exchange.
+
+Each scenario makes a user with full permissions on ``/`` and a topic
+permission on ``amq.topic`` (on RabbitMQ through the management API), then
+records what the user's publishes and binds get. RabbitMQ checks them on
+topic exchanges only: write against a publish's routing key, read against a
+binding key; ``{username}`` and ``{vhost}`` are expanded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import amqp
+import pytest
+
+from ._harness import Backend
+from .test_permissions import ALL, Users, _api
+
+
+@pytest.fixture
+def users(b: Backend) -> Iterator[Users]:
+    made = Users(b)
+    try:
+        yield made
+    finally:
+        made.cleanup()
+
+
+def _topic_user(b: Backend, users: Users, *, write: str, read: str) -> str:
+    name = users.make(ALL)
+    if b.fake:
+        with b.node.locked() as broker:
+            broker.set_topic_permissions(name, "/", exchange="amq.topic", write=write, read=read)
+    else:
+        body = {"exchange": "amq.topic", "write": write, "read": read}
+        _api("PUT", f"/api/topic-permissions/%2F/{quote(name)}", body)
+    return name
+
+
+def _refused(key: str, user: str) -> str:
+    return (
+        f"ACCESS_REFUSED - access to topic '{key}' in exchange 'amq.topic' in vhost '/' "
+        f"refused for user '{user}'"
+    )
+
+
+def test_publish_needs_write_on_the_routing_key(b: Backend, users: Users) -> None:
+    """A routing key the write regex matches is published; another closes the channel 403."""
+    name = _topic_user(b, users, write="^{username}\\.", read=".*")
+    q = b.name("q")
+    setup = b.channel()
+    setup.queue_declare(q)
+    setup.queue_bind(q, "amq.topic", f"{name}.#")
+    ch = users.channel(name)
+    ch.basic_publish(amqp.Message(b"mine"), "amq.topic", f"{name}.orders")
+    b.expect("allowed", b.error(ch.basic_qos, 0, 1, False), {"ok": []})
+    ch.basic_publish(amqp.Message(b"theirs"), "amq.topic", "other.orders")
+    got = b.error(ch.basic_qos, 0, 1, False)
+    b.expect(
+        "refused",
+        got,
+        {
+            "code": 403,
+            "text": _refused("other.orders", name),
+            "method": [60, 40],
+            "closed": "channel",
+        },
+    )
+    b.expect("queued", setup.queue_declare(q, passive=True).message_count, 1)
+
+
+def test_bind_needs_read_on_the_binding_key(b: Backend, users: Users) -> None:
+    """queue.bind to a topic exchange checks the binding key against the read regex."""
+    name = _topic_user(b, users, write=".*", read="^public\\.")
+    q = b.name("q")
+    b.channel().queue_declare(q)
+    ch = users.channel(name)
+    b.expect("allowed", b.error(ch.queue_bind, q, "amq.topic", "public.news"), {"ok": []})
+    got = b.error(ch.queue_bind, q, "amq.topic", "private.news")
+    b.expect(
+        "refused",
+        got,
+        {
+            "code": 403,
+            "text": _refused("private.news", name),
+            "method": [50, 20],
+            "closed": "channel",
+        },
+    )
+
+
+def test_other_exchange_types_are_not_checked(b: Backend, users: Users) -> None:
+    """A topic permission on amq.topic says nothing of amq.direct, even with the same name."""
+    name = _topic_user(b, users, write="^$", read="^$")
+    q = b.name("q")
+    b.channel().queue_declare(q)
+    ch = users.channel(name)
+    b.expect("bind", b.error(ch.queue_bind, q, "amq.direct", "any.key"), {"ok": []})
+    ch.basic_publish(amqp.Message(b"m"), "amq.direct", "any.key")
+    b.expect("publish", b.error(ch.basic_qos, 0, 1, False), {"ok": []})
