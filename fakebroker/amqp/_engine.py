@@ -108,6 +108,10 @@ class Engine:
         #: True when a fault asks the front to reset the transport (abort, not close).
         self.reset_requested = False
         self.bytes_in = 0
+        #: Bytes handed to the front (what :meth:`data_to_send` returned).
+        self.bytes_out = 0
+        #: A bytes_sent fault cut the output: nothing more leaves.
+        self.output_cut = False
         self.busy = False
         self._offer = (channel_max, frame_max, heartbeat)
         self._delays = (silent_close_delay, closing_timeout)
@@ -170,14 +174,18 @@ class Engine:
         """Every pending output byte (possibly ``b""``)."""
         if not self.busy:
             self._guarded(self._drain)
-        if self.machine.stalled:  # hot path: Machine.writes, read directly
+        if self.machine.stalled or self.output_cut:  # hot path: Machine.writes, read directly
             return b""
         out = self.out
         chunks, out.chunks = out.chunks, []
         decisions = F.at_frames_sending(self) if chunks else ()
         if decisions or (self._shaper is not None and self._shaper.held):
             chunks = self._shape(chunks, decisions)
-        return b"".join(chunks)
+        data = b"".join(chunks)
+        if data and self.faults.armed(Point.BYTES_SENT):
+            data = self._cut_output(data)
+        self.bytes_out += len(data)
+        return data
 
     def connection_lost(self) -> None:
         """The transport died: tear the core connection down."""
@@ -311,6 +319,22 @@ class Engine:
         Action.STALL: _stall,
         Action.CLOSE_CONNECTION: _close_by_fault,
     }
+
+    def _cut_output(self, data: bytes) -> bytes:
+        """bytes_sent: the part of ``data`` that leaves; after a cut the connection ends.
+
+        As Toxiproxy's limit_data: exactly the rule's count of bytes reaches
+        the client, then the transport closes (EOF, not a reset); the core
+        connection goes as on a lost transport.
+        """
+        decision = F.at_bytes_sent(self, data)
+        if decision is None or decision.action is not Action.DROP or decision.cut is None:
+            return data
+        self.output_cut = True
+        self.out.chunks.clear()
+        self._shaper = None
+        self._finish()
+        return data[: decision.cut]
 
     def _shape(self, chunks: list[bytes], decisions: tuple[Decision, ...]) -> list[bytes]:
         """frame_sending: the chunks that may leave now; the rest wait on the clock."""

@@ -136,6 +136,11 @@ def at_delivery(eng: Engine, ev: E.Deliver, queue: str | None) -> Decision | Non
     )
 
 
+def at_bytes_sent(eng: Engine, data: bytes) -> Decision | None:
+    """bytes_sent: a byte-count rule reached inside ``data``, about to leave (``cut``: where)."""
+    return ask(eng, Point.BYTES_SENT, sent=eng.bytes_out, size=len(data))
+
+
 def at_frames_sending(eng: Engine) -> tuple[Decision, ...]:
     """frame_sending: the shaping rules that fire (they combine)."""
     if not eng.faults.armed(Point.FRAME_SENDING):

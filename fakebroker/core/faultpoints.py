@@ -31,6 +31,7 @@ class Point(str, enum.Enum):
 
     CONNECTION_OPENING = "connection_opening"
     BYTES_RECEIVED = "bytes_received"
+    BYTES_SENT = "bytes_sent"
     FRAME_RECEIVED = "frame_received"
     METHOD_RECEIVED = "method_received"
     CONTENT_HEADER_RECEIVED = "content_header_received"
@@ -81,7 +82,9 @@ class Hit:
     unacked: int = 0
     #: Bytes received from the client so far (bytes_received, before this chunk).
     received: int = 0
-    #: The size of the chunk just received (bytes_received).
+    #: Bytes sent to the client so far (bytes_sent, before this chunk).
+    sent: int = 0
+    #: The size of the chunk just received (bytes_received) or about to leave (bytes_sent).
     size: int = 0
 
 
@@ -97,7 +100,7 @@ class Decision:
     delay: float | None = None
     #: Bytes per second (bandwidth).
     rate: float | None = None
-    #: bytes_received: how many bytes of the chunk go in before the fault.
+    #: bytes_received / bytes_sent: how many bytes of the chunk pass before the fault.
     cut: int | None = None
 
 

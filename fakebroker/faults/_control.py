@@ -174,6 +174,8 @@ class Faults:
         when: str = "before",
         holding: int | None = None,
         after_bytes: int | None = None,
+        after_bytes_received: int | None = None,
+        after_bytes_sent: int | None = None,
         **match: Any,
     ) -> Rule:
         """Reset the transport (TCP: abort; in-process: ConnectionResetError).
@@ -182,10 +184,27 @@ class Faults:
         (a publish routed, its confirm not sent), ``"mid_publish"`` (content
         header received, body not), ``"frame"`` (any frame), ``"deliver"``
         (right after a delivery goes out); ``holding=N``: once the connection
-        holds N unacked deliveries; ``after_bytes=N``: after N bytes received.
+        holds N unacked deliveries.
+
+        Byte counts, per connection, the handshake included (Toxiproxy's
+        ``limit_data``): ``after_bytes_received=N`` (or ``after_bytes=N``):
+        the engine reads exactly N bytes from the client, then resets;
+        ``after_bytes_sent=N``: exactly N bytes of the broker's output reach
+        the client, then the transport closes (the client reads EOF, mid-frame
+        when N falls inside one).  They match on ``connection`` only.
         """
-        if after_bytes is not None:
-            return self._add(Action.DROP, Point.BYTES_RECEIVED, on, bytes=after_bytes, **match)
+        counts = {
+            Point.BYTES_RECEIVED: [n for n in (after_bytes, after_bytes_received) if n is not None],
+            Point.BYTES_SENT: [after_bytes_sent] if after_bytes_sent is not None else [],
+        }
+        given = [(point, n) for point, ns in counts.items() for n in ns]
+        if len(given) > 1:
+            raise ValueError(
+                "drop_connection takes one of after_bytes, after_bytes_received, after_bytes_sent"
+            )
+        if given:
+            point, count = given[0]
+            return self._add(Action.DROP, point, on, bytes=count, holding=holding, **match)
         if holding is not None:
             return self._add(Action.DROP, Point.DELIVERY_SENDING, on, holding=holding, **match)
         point = _point(when)

@@ -28,12 +28,13 @@ from typing import Any
 
 from ..core.faultpoints import Action, Decision, Hit, Point
 
-__all__ = ["ACTIONS", "POINTS", "Hit", "Rule"]
+__all__ = ["ACTIONS", "BYTE_POINTS", "POINTS", "Hit", "Rule"]
 
 #: The named fault points of the engine, and what happens there.
 POINTS: dict[Point, str] = {
     Point.CONNECTION_OPENING: "a client connects, before it sends anything (refuse)",
     Point.BYTES_RECEIVED: "the client's byte stream passes a count (bytes=N)",
+    Point.BYTES_SENT: "the broker's byte stream to the client passes a count (bytes=N)",
     Point.FRAME_RECEIVED: "a frame arrived, before it is handled",
     Point.METHOD_RECEIVED: "a complete command (method + content), before it is handled",
     Point.CONTENT_HEADER_RECEIVED: "a publish's content header arrived, its body not yet",
@@ -42,6 +43,11 @@ POINTS: dict[Point, str] = {
     Point.DELIVERY_SENDING: "a basic.deliver is about to go out",
     Point.FRAME_SENDING: "frames leave the broker (latency, bandwidth)",
 }
+
+#: The points that count a connection's bytes (a rule there needs ``bytes=N``).
+BYTE_POINTS = frozenset({Point.BYTES_RECEIVED, Point.BYTES_SENT})
+#: The filters a byte count's hit never carries (a rule setting one could never fire).
+_NOT_AT_BYTES = ("channel", "method", "exchange", "queue", "routing_key", "holding")
 
 #: The actions, and the points where each makes sense.
 ACTIONS: dict[Action, frozenset[Point]] = {
@@ -109,7 +115,7 @@ class Rule:
     times: int | None = 1
     #: delivery_sending: fire once the connection holds at least this many unacked deliveries.
     holding: int | None = None
-    #: bytes_received: fire when the stream reaches this many bytes.
+    #: bytes_received / bytes_sent: fire when the stream reaches this many bytes.
     bytes: int | None = None
     #: Reply code and text (close_connection, close_channel).
     code: int | None = None
@@ -131,14 +137,27 @@ class Rule:
                 f"fault {action.value!r} cannot happen at {point.value!r}; "
                 + _choices("points for it", allowed)
             )
-        if point is Point.BYTES_RECEIVED and self.bytes is None:
-            raise ValueError("a bytes_received rule needs bytes=N (the count it fires at)")
+        if point in BYTE_POINTS:
+            self._check_byte_rule(point)
+        elif self.bytes is not None:
+            raise ValueError(f"bytes=N counts bytes_received or bytes_sent, not {point.value!r}")
         for name in ("nth", "every", "holding", "bytes"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.probability is not None and not 0.0 <= self.probability <= 1.0:
             raise ValueError("probability must be within [0, 1]")
+
+    def _check_byte_rule(self, point: Point) -> None:
+        if self.bytes is None:
+            raise ValueError(f"a {point.value} rule needs bytes=N (the count it fires at)")
+        given = [name for name in _NOT_AT_BYTES if getattr(self, name) is not None]
+        if given:
+            raise ValueError(
+                f"a {point.value} rule matches on the connection only, not on "
+                + ", ".join(given)
+                + " (no method or channel is known at a byte count)"
+            )
 
     def fresh(self) -> Rule:
         """A copy of the rule with its counts at zero (a plan loaded twice starts afresh)."""
@@ -157,8 +176,10 @@ class Rule:
             return False
         if self.holding is not None and hit.unacked < self.holding:
             return False
-        if self.bytes is not None and not hit.received < self.bytes <= hit.received + hit.size:
-            return False
+        if self.bytes is not None:
+            done = hit.sent if hit.point is Point.BYTES_SENT else hit.received
+            if not done < self.bytes <= done + hit.size:
+                return False
         if self.connection is not None and not (
             _like(hit.connection, self.connection) or _like(hit.connection_name, self.connection)
         ):
@@ -189,7 +210,9 @@ class Rule:
 
     def decision(self, hit: Hit) -> Decision:
         """What the engine carries out when the rule fires on ``hit``."""
-        cut = self.bytes - hit.received if self.bytes is not None else None
+        cut = None
+        if self.bytes is not None:
+            cut = self.bytes - (hit.sent if hit.point is Point.BYTES_SENT else hit.received)
         return Decision(
             action=Action(self.action),
             code=self.code,
@@ -201,7 +224,17 @@ class Rule:
 
     def describe(self) -> dict[str, Any]:
         """The rule's settings (for the journal and error messages)."""
-        keys = ("action", "point", "method", "exchange", "queue", "routing_key", "nth", "every")
+        keys = (
+            "action",
+            "point",
+            "method",
+            "exchange",
+            "queue",
+            "routing_key",
+            "nth",
+            "every",
+            "bytes",
+        )
         out = {key: getattr(self, key) for key in keys if getattr(self, key) is not None}
         return {k: v.value if isinstance(v, Action | Point) else v for k, v in out.items()}
 

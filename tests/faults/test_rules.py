@@ -190,3 +190,41 @@ def test_points_and_actions_are_enums_equal_to_their_names() -> None:
     node = Node()
     node.faults.add(rule)
     assert node.faults.armed("confirm_sending") and node.faults.armed(Point.CONFIRM_SENDING)
+
+
+def test_byte_rules_count_their_own_direction() -> None:
+    sent = Rule(action="drop", point="bytes_sent", bytes=100)
+    # a chunk of 50 after 60 sent crosses 100: cut after 40 of it
+    hit = Hit(point=Point.BYTES_SENT, sent=60, received=500, size=50)
+    assert sent.matches(hit) and sent.decision(hit).cut == 40
+    assert not sent.matches(Hit(point=Point.BYTES_SENT, sent=0, received=60, size=50))
+    received = Rule(action="drop", point="bytes_received", bytes=100)
+    assert not received.matches(hit)  # another point
+    assert received.matches(Hit(point=Point.BYTES_RECEIVED, received=99, sent=0, size=1))
+
+
+def test_byte_rules_need_a_count_and_take_no_method_filters() -> None:
+    with pytest.raises(ValueError, match="a bytes_sent rule needs bytes=N"):
+        Rule(action="drop", point="bytes_sent")
+    with pytest.raises(ValueError, match="connection only, not on method"):
+        Rule(action="drop", point="bytes_sent", bytes=8, method="basic.publish")
+    with pytest.raises(ValueError, match="counts bytes_received or bytes_sent"):
+        Rule(action="drop", point="method_received", bytes=8)
+    with pytest.raises(ValueError, match="cannot happen at 'bytes_sent'"):
+        Rule(action="stall", point="bytes_sent", bytes=8)
+    faults = Node().faults
+    with pytest.raises(ValueError, match="one of after_bytes"):
+        faults.drop_connection(after_bytes=8, after_bytes_sent=8)
+    with pytest.raises(ValueError, match="not on method"):
+        faults.drop_connection(on="basic.publish", after_bytes=8)
+    rules = [
+        faults.drop_connection(after_bytes=8),
+        faults.drop_connection(after_bytes_received=8),
+        faults.drop_connection(after_bytes_sent=8, connection="worker-*", times=None),
+    ]
+    assert [(r.point, r.bytes) for r in rules] == [
+        ("bytes_received", 8),
+        ("bytes_received", 8),
+        ("bytes_sent", 8),
+    ]
+    assert rules[2].times is None
