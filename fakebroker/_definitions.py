@@ -1,8 +1,8 @@
 """RabbitMQ definitions (the management plugin's JSON export) applied to a core broker.
 
 Supported keys: ``vhosts``, ``users`` (with ``tags``), ``permissions``,
-``exchanges``, ``queues`` and ``bindings``; ``policies``, ``parameters`` and
-``topic_permissions`` are ignored with a warning.  As on RabbitMQ, a user
+``topic_permissions``, ``exchanges``, ``queues`` and ``bindings``; ``policies``
+and ``parameters`` are ignored with a warning.  As on RabbitMQ, a user
 imported here may do only what ``permissions`` grants it (none: it cannot open
 a connection); users named on the command line afterwards may do anything.  Topology is
 declared through the core's channel API on an internal connection per
@@ -29,7 +29,6 @@ _UNSUPPORTED = (
     "parameters",
     "global_parameters",
     "operator_policies",
-    "topic_permissions",
 )
 log = logging.getLogger("fakebroker")
 #: The definitions are applied as RabbitMQ's own internal user, whom permissions do not bind.
@@ -69,6 +68,8 @@ def apply_definitions(broker: Broker, definitions: Mapping[str, Any]) -> None:
         _add_user(broker, user)
     for permission in _items(definitions, "permissions"):
         _set_permission(broker, permission)
+    for topic in _items(definitions, "topic_permissions"):
+        _set_topic_permission(broker, topic)
     for user in _items(definitions, "users"):
         _warn_if_locked_out(broker, str(user["name"]))
     for name in _vhosts_used(definitions):
@@ -134,6 +135,25 @@ def _set_permission(broker: Broker, item: Mapping[str, Any]) -> None:
         )
     except ValueError as exc:
         raise DefinitionsError(f"permissions of user {user!r} on {vhost!r}: {exc}") from exc
+
+
+def _set_topic_permission(broker: Broker, item: Mapping[str, Any]) -> None:
+    """One entry of RabbitMQ's export: user, vhost, exchange, write, read."""
+    user, vhost = str(item["user"]), str(item.get("vhost", "/"))
+    if not broker.has_vhost(vhost):
+        raise DefinitionsError(
+            f"topic permissions of user {user!r} name vhost {vhost!r}, not defined"
+        )
+    try:
+        broker.set_topic_permissions(
+            user,
+            vhost,
+            exchange=str(item["exchange"]),
+            write=str(item.get("write", "")),
+            read=str(item.get("read", "")),
+        )
+    except (KeyError, ValueError) as exc:
+        raise DefinitionsError(f"topic permissions of user {user!r} on {vhost!r}: {exc}") from exc
 
 
 def _warn_if_locked_out(broker: Broker, user: str) -> None:

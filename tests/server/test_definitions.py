@@ -57,6 +57,39 @@ def test_permissions_are_imported_and_bind_the_users_they_name() -> None:
         broker.connect(vhost="shop", user="eve")
 
 
+def test_topic_permissions_are_imported_as_rabbitmq_exports_them() -> None:
+    """An entry of RabbitMQ's export (user, vhost, exchange, write, read) binds the user."""
+    from fakebroker._definitions import apply_definitions as apply_definitions_to
+    from fakebroker.core import AMQPError, Broker
+
+    broker = Broker(users={})
+    apply_definitions_to(
+        broker,
+        _definitions(
+            users=[{"name": "bob", "password": "pw", "tags": ""}],
+            permissions=[
+                {"user": "bob", "vhost": "shop", "configure": ".*", "write": ".*", "read": ".*"}
+            ],
+            topic_permissions=[
+                {"user": "bob", "vhost": "shop", "exchange": "amq.topic",
+                 "write": "^{username}\\.", "read": ".*"}
+            ],
+        ),
+    )  # fmt: skip
+    channel = broker.connect(vhost="shop", user="bob").open_channel(1)
+    channel.basic_publish("amq.topic", "bob.orders", b"m")
+    with pytest.raises(AMQPError, match=r"access to topic 'eve\.orders' in exchange 'amq\.topic'"):
+        channel.basic_publish("amq.topic", "eve.orders", b"m")
+    from fakebroker.fronts.http._access import Access
+    from fakebroker.fronts.http._read import definitions_of
+
+    exported = definitions_of(broker, Access(broker), "0", None)["topic_permissions"]
+    assert exported == [
+        {"user": "bob", "vhost": "shop", "exchange": "amq.topic",
+         "write": "^{username}\\.", "read": ".*"}
+    ]  # fmt: skip
+
+
 def test_a_user_locked_out_or_with_an_unknown_hash_is_named_at_start(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

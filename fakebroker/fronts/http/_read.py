@@ -374,7 +374,12 @@ def definitions_of(broker: Any, access: Any, version: str, only: str | None) -> 
         "users": [user_view(broker, access, n) for n in broker.user_names],
         "vhosts": [{"name": n} for n in names],
         "permissions": access.permissions(broker),
-        "topic_permissions": [],
+        "topic_permissions": [
+            {"user": u, "vhost": v, "exchange": t.exchange, "write": t.write, "read": t.read}
+            for u, v, t in sorted(
+                broker.permissions.topic_permissions(), key=lambda e: (e[1], e[0], e[2].exchange)
+            )
+        ],
         "parameters": [],
         "global_parameters": [],
         "policies": [],
