@@ -5,6 +5,9 @@ Rules (RabbitMQ 3.10, texts verbatim):
   must be followed by a content header of class 60, then body frames adding up
   to exactly body_size; a header with body_size 0 completes the command; a
   body overshooting body_size never completes (the next frame is 505);
+- the properties are decoded once the command is complete, as RabbitMQ's
+  channel decodes them (a header with junk properties whose body has not
+  all come yet is no error, probed); then a failure is 541 (_codec);
 - any other frame order is 505 UNEXPECTED_FRAME, reported against the
   content method being assembled;
 - transitions are the table ``_TRANSITIONS``: (state, frame type) -> handler.
@@ -70,6 +73,8 @@ class Assembler:
         command = self.pending
         assert command is not None
         command.body = b"".join(self.chunks)
+        if command.header is not None:
+            command.properties = decode_properties(command.header[12:])
         self.state, self.pending, self.chunks = _State.METHOD, None, []
         return command
 
@@ -96,7 +101,6 @@ def _on_header(asm: Assembler, frame: Frame) -> Command | None:
             **asm.ids(),
         )
     assert asm.pending is not None
-    asm.pending.properties = decode_properties(frame.payload[12:])
     asm.pending.header = frame.payload
     asm.remaining = body_size
     if body_size == 0:

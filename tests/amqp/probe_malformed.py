@@ -302,6 +302,16 @@ ENGINE_CODEC_CASES: list[Case] = [
     ),
 ]
 
+#: What follows a client's channel.close in the same packet (``close-then-NAME``).
+_AFTER_CLOSE: dict[str, Build] = {
+    "close-ok": lambda t: method_frame(1, C.Channel.CloseOk()),
+    "declare": lambda t: method(1, 50, 10, b"\x00\x00" + shortstr(b"nowhere") + b"\x01\0\0\0\0"),
+    "open": lambda t: method_frame(1, C.Channel.Open()),
+    "header": lambda t: header(1, 0, b"\x00\x00"),
+    "publish": lambda t: publish(1, b"", b"nowhere") + header(1, 1, b"\x00\x00") + body(1, b"m"),
+    "bad-method": lambda t: declare(1, b"T.qa", struct.pack(">I", 50) + b"\x01kSab"),
+}
+
 ENGINE_CASES: list[Case] = [
     Case("header-unopened-channel", "open", lambda t: header(5, 0, b"\x00\x00")),
     Case("body-unopened-channel", "open", lambda t: body(5, b"m")),
@@ -325,8 +335,49 @@ ENGINE_CASES: list[Case] = [
         lambda t: method_frame(1, C.Channel.Close(200, "a", 0, 0)) * 2,
     ),
     Case("access-request", "open", lambda t: method(1, 30, 10, shortstr(b"/data") + b"\x00")),
+    *(
+        Case(
+            f"close-then-{name}",
+            "open",
+            lambda t, after=after: method_frame(1, C.Channel.Close(200, "a", 0, 0)) + after(t),
+            note="pipelined after the client's channel.close, before its close-ok",
+        )
+        for name, after in _AFTER_CLOSE.items()
+    ),
     Case("amqp-0-8-header", "raw", _const(b"AMQP\x01\x01\x08\x00"), wait=4.0),
     Case("amqp-0-9-header", "raw", _const(b"AMQP\x01\x01\x00\x09"), wait=4.0),
+    Case("amqp-0-8-site-header", "raw", _const(b"AMQP\x01\x01\x09\x01"), wait=4.0),
+    Case("amqp-1-0-header", "raw", _const(b"AMQP\x00\x01\x00\x00"), wait=4.0),
+    Case("amqp-1-0-sasl-header", "raw", _const(b"AMQP\x03\x01\x00\x00"), wait=4.0),
+    Case(
+        "amqp-0-8-session",
+        "raw",
+        lambda t: (
+            b"AMQP\x01\x01\x08\x00"
+            + start_ok()
+            + method_frame(0, C.Connection.TuneOk(*TUNE))
+            + method_frame(0, C.Connection.Open(virtual_host="/"))
+            + method_frame(1, C.Channel.Open())
+            + method(1, 50, 10, b"\x00\x00" + shortstr(b"nowhere") + b"\x01" + b"\0" * 4)
+        ),
+        wait=4.0,
+        note="0-8 header, then the 0-9-1 handshake and a passive declare",
+    ),
+    Case(
+        "header-2-62-bodies",
+        "open",
+        lambda t: (
+            publish(1, b"", b"nowhere")
+            + header(1, 2**62, b"\x00\x00")
+            + body(1, b"m" * 100_000) * 3
+        ),
+        note="a body that never completes, far over max_message_size",
+    ),
+    Case(
+        "props-bad-after-body",
+        "open",
+        lambda t: publish(1, b"", b"nowhere") + header(1, 1, b"\x00\x00junk") + body(1, b"m"),
+    ),
     Case(
         "frame-too-large",
         "open",
@@ -370,6 +421,8 @@ class Answer:
 
 #: Methods pamqp does not define (the access class of AMQP 0-9-1, deprecated).
 _UNKNOWN_TO_PAMQP = {b"\x00\x1e\x00\x0b": "Access.RequestOk"}
+#: AMQP 0-8's channel.open-ok, which has no arguments (0-9-1's has a long string).
+_OPEN_OK_0_8 = b"\x00\x14\x00\x0b"
 
 
 def summarise(data: bytes, token: str) -> list[tuple[Any, ...]]:
@@ -381,7 +434,9 @@ def summarise(data: bytes, token: str) -> list[tuple[Any, ...]]:
     reader = FrameReader(frame_max=0)
     reader.feed(data)
     while (f := reader.next_frame()) is not None:
-        if f.type == 1 and f.payload[:4] in _UNKNOWN_TO_PAMQP:
+        if f.type == 1 and f.payload == _OPEN_OK_0_8:
+            out.append((f.channel, "Channel.OpenOk", b""))
+        elif f.type == 1 and f.payload[:4] in _UNKNOWN_TO_PAMQP:
             out.append((f.channel, _UNKNOWN_TO_PAMQP[f.payload[:4]], f.payload[4:]))
         elif f.type == 1:
             m = decode_method(f.payload, utf8=False)

@@ -105,6 +105,7 @@ EXPECTED: dict[str, tuple[Frames, str]] = {
         "held",
     ),
     "props-bad-before-body": ([], "open"),
+    "props-bad-after-body": ([CRASH], "held"),
     "connection-close-not-utf8": (
         [(0, "Connection.Close", 501, "FRAME_ERROR - Malformed UTF-8 in shortstr", 10, 50)], "held"
     ),
@@ -126,7 +127,29 @@ EXPECTED: dict[str, tuple[Frames, str]] = {
     ),
     "two-channel-close": ([(1, "Channel.CloseOk"), (1, "Channel.CloseOk")], "open"),
     "access-request": ([(1, "Access.RequestOk", b"\x00\x01")], "open"),
+    **{f"close-then-{name}": (frames, "open") for name, frames in (
+        ("close-ok", []), ("declare", [(1, "Channel.CloseOk")]),
+        ("publish", [(1, "Channel.CloseOk")]),
+    )},
+    "close-then-open": (
+        [(0, "Connection.Close", 504, "CHANNEL_ERROR - second 'channel.open' seen", 20, 10)],
+        "held",
+    ),
+    "close-then-header": ([(0, "Connection.Close", 505, NOT_METHOD, 0, 0)], "held"),
+    "close-then-bad-method": (
+        _cannot_decode(b"\0\0\x04T.qa\0\0\0\0\x32\x01kSab", (50, 10)), "held"
+    ),
+    "header-2-62-bodies": ([], "open"),
     "amqp-0-8-header": ([("Connection.Start", 8, 0)], "held"),
+    "amqp-0-8-site-header": ([("Connection.Start", 8, 0)], "held"),
+    "amqp-1-0-header": ([("protocol-header", b"AMQP\x00\x00\x09\x01")], "eof"),
+    "amqp-1-0-sasl-header": ([("protocol-header", b"AMQP\x00\x00\x09\x01")], "eof"),
+    "amqp-0-8-session": (
+        [("Connection.Start", 8, 0), (0, "Connection.Tune"), (0, "Connection.OpenOk"),
+         (1, "Channel.OpenOk", b""),
+         (1, "Channel.Close", 404, "NOT_FOUND - no queue 'nowhere' in vhost '/'", 50, 10)],
+        "held",
+    ),
     "amqp-0-9-header": ([("Connection.Start", 0, 9)], "held"),
     "frame-too-large": (
         [(0, "Connection.Close", 501, "FRAME_ERROR - type 1, all octets = <<>>: "
@@ -140,11 +163,16 @@ EOF_AFTER = {"frame-too-large": 3.0, "heartbeat-payload-start": 3.0, "method-unk
 
 #: fakebroker's differences outside the codec: what the engine (or the core) must change.
 NOT_IN_CODEC = {
-    "props-bad-before-body": "engine: properties decoded at the header, not once the body is in",
     "publish-exchange-not-utf8": "core: AMQPError.reply_text cannot encode a name's raw bytes",
     "two-channel-close": "engine: a pipelined second channel.close is 504, not close-ok",
     "access-request": "engine: access.request drops the socket (RabbitMQ: request-ok, ticket 1)",
     "amqp-0-8-header": "engine: an AMQP 0-8 header is refused (RabbitMQ: connection.start 8-0)",
+    "amqp-0-8-site-header": "engine: AMQP 1 1 9 1 is refused (RabbitMQ: connection.start 8-0)",
+    "amqp-0-8-session": "engine: an AMQP 0-8 header is refused (RabbitMQ: 0-8 framing)",
+    **{
+        f"close-then-{name}": "engine: the client's channel.close forgets the channel at once"
+        for name in ("close-ok", "declare", "publish", "open", "header", "bad-method")
+    },
 }
 
 
