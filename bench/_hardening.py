@@ -95,9 +95,13 @@ def fuzz(sizes: Sizes, env: dict[str, str]) -> Outcome:
     return Outcome(table, crashes == 0 and hangs == 0, measured, took)
 
 
-def _table_rows(out: str) -> list[list[str]]:
-    rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
-    return [[c.strip() for c in row.strip("|").split("|")] for row in rows[1:]]
+def _table_rows(out: str) -> list[dict[str, str]]:
+    """The rows of the markdown table in ``out``, keyed by its header's names."""
+    lines = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
+    if not lines:
+        return []
+    header, *rows = ([c.strip() for c in line.strip("|").split("|")] for line in lines)
+    return [dict(zip(header, row, strict=False)) for row in rows]
 
 
 def soak(sizes: Sizes, env: dict[str, str], *, connections: int, rate: float, seconds: float,
@@ -114,12 +118,13 @@ def soak(sizes: Sizes, env: dict[str, str], *, connections: int, rate: float, se
     if not rows:
         return Outcome(f"```\n{out.strip()[-3000:]}\n```", False, f"no table (exit {code})", took)
     fake = rows[0]
-    ok = fake[4] == "0" and fake[5] == "0"
+    ok = fake.get("lost") == "0" and fake.get("unexpected") == "0"
     measured = (
-        f"fakebroker: {fake[3]} delivered, {fake[4]} lost, {fake[5]} unexpected, p50 {fake[7]} ms"
+        f"fakebroker: {fake.get('delivered')} delivered, {fake.get('lost')} lost, "
+        f"{fake.get('unexpected')} unexpected, p50 {fake.get('p50 ms')} ms"
     )
     if len(rows) > 1:
-        measured += f" (RabbitMQ p50 {rows[1][7]} ms)"
+        measured += f" (RabbitMQ p50 {rows[1].get('p50 ms')} ms)"
     return Outcome(table, ok, measured, took)
 
 
@@ -134,10 +139,11 @@ def chaos(sizes: Sizes, env: dict[str, str]) -> Outcome:
     rows = _table_rows(out)
     if not rows:
         return Outcome(f"```\n{out.strip()[-3000:]}\n```", False, f"no table (exit {code})", took)
-    recovered = {row[0]: int(row[1].split("/")[0]) for row in rows}
-    fake = recovered.get("fakebroker serve", 0)
-    real = max((v for k, v in recovered.items() if k.startswith("RabbitMQ")), default=0)
-    measured = ", ".join(f"{k} {row[1]}" for k, row in zip(recovered, rows, strict=True))
+    recovered = {row["backend"]: row["recovered"] for row in rows}
+    count = {k: int(v.split("/")[0]) for k, v in recovered.items()}
+    fake = count.get("fakebroker serve", 0)
+    real = max((v for k, v in count.items() if k.startswith("RabbitMQ")), default=0)
+    measured = ", ".join(f"{k} {v}" for k, v in recovered.items())
     return Outcome(table, fake >= real, measured, took)
 
 
