@@ -46,7 +46,7 @@ class OpenChannel:
 
     def __init__(self, core: Channel) -> None:
         self.core = core
-        self.assembler = Assembler()
+        self.assembler = Assembler(limit=core.broker.max_message_size)
         self.closing = False
 
 
@@ -233,6 +233,7 @@ class Channels:
             method.immediate,
             wire=_header_for_wire(command),
             unroutable=unroutable,
+            size=command.discarded,
         )
 
     def _send_reply(self, number: int, reply: Reply) -> None:

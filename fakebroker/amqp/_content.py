@@ -5,6 +5,10 @@ Rules (RabbitMQ 3.10, texts verbatim):
   must be followed by a content header of class 60, then body frames adding up
   to exactly body_size; a header with body_size 0 completes the command; a
   body overshooting body_size never completes (the next frame is 505);
+- a body declared larger than ``limit`` (the broker's max_message_size) is
+  counted but not kept: RabbitMQ answers it only once complete (406, the
+  core's check, given the declared size), so memory stays bounded even for a
+  header declaring 2^62 bytes;
 - the properties are decoded once the command is complete, as RabbitMQ's
   channel decodes them (a header with junk properties whose body has not
   all come yet is no error, probed); then a failure is 541 (_codec);
@@ -40,6 +44,8 @@ class Command:
     body: bytes | None = None
     #: The content header frame's payload as the client sent it.
     header: bytes | None = None
+    #: The declared body size when the body was discarded for exceeding the limit.
+    discarded: int | None = None
 
 
 class _State(enum.Enum):
@@ -56,6 +62,9 @@ class Assembler:
     pending: Command | None = None
     remaining: int = 0
     chunks: list[bytes] = field(default_factory=list)
+    #: Bodies declared larger than this are counted, not kept.
+    limit: int = 1 << 62
+    discarding: bool = False
 
     def feed(self, frame: Frame) -> Command | None:
         """The command ``frame`` completes, or None; ProtocolError on a wrong frame."""
@@ -73,6 +82,7 @@ class Assembler:
         command = self.pending
         assert command is not None
         command.body = b"".join(self.chunks)
+        self.discarding = False
         if command.header is not None:
             command.properties = decode_properties(command.header[12:])
         self.state, self.pending, self.chunks = _State.METHOD, None, []
@@ -103,6 +113,8 @@ def _on_header(asm: Assembler, frame: Frame) -> Command | None:
     assert asm.pending is not None
     asm.pending.header = frame.payload
     asm.remaining = body_size
+    if body_size > asm.limit:
+        asm.discarding, asm.pending.discarded = True, body_size
     if body_size == 0:
         return asm.complete()
     asm.state = _State.BODY
@@ -110,7 +122,8 @@ def _on_header(asm: Assembler, frame: Frame) -> Command | None:
 
 
 def _on_body(asm: Assembler, frame: Frame) -> Command | None:
-    asm.chunks.append(frame.payload)
+    if not asm.discarding:
+        asm.chunks.append(frame.payload)
     asm.remaining -= len(frame.payload)
     # Overshooting body_size leaves RabbitMQ waiting for a body that never
     # completes; the next other frame is then 505.

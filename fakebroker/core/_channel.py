@@ -609,6 +609,7 @@ class Channel:
         wire: object = None,
         *,
         unroutable: bool = False,
+        size: int | None = None,
     ) -> None:
         """basic.publish: routes now (or at tx.commit); confirms and returns go to the outbox.
 
@@ -617,11 +618,13 @@ class Channel:
         core leaves the properties as they came, as RabbitMQ re-sends a
         publisher's encoded properties unchanged.  ``unroutable`` (a fault)
         routes the message to no queue: unroutable, returned if mandatory.
+        ``size``: the body's size when the engine did not keep a body over
+        the limit (checked in ``body``'s place).
         """
         try:
             if immediate:
                 raise R.immediate()
-            self._check_size(len(body))
+            self._check_size(len(body) if size is None else size)
             self._may("write", "exchange", exchange)
             target = self.vhost.exchanges.get(exchange)
             if target is None:
