@@ -9,23 +9,14 @@ binding key; ``{username}`` and ``{vhost}`` are expanded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import amqp
-import pytest
 
 from ._harness import Backend
 from .test_permissions import ALL, Users, _api
-
-
-@pytest.fixture
-def users(b: Backend) -> Iterator[Users]:
-    made = Users(b)
-    try:
-        yield made
-    finally:
-        made.cleanup()
+from .test_permissions import users as users  # the fixture: users made on either backend
 
 
 def _topic_user(b: Backend, users: Users, *, write: str, read: str) -> str:
@@ -39,11 +30,15 @@ def _topic_user(b: Backend, users: Users, *, write: str, read: str) -> str:
     return name
 
 
-def _refused(key: str, user: str) -> str:
-    return (
-        f"ACCESS_REFUSED - access to topic '{key}' in exchange 'amq.topic' in vhost '/' "
-        f"refused for user '{user}'"
-    )
+def _refused(key: str, user: str, method: list[int]) -> dict[str, Any]:
+    """RabbitMQ's channel.close for a topic permission that does not match ``key``."""
+    return {
+        "code": 403,
+        "text": f"ACCESS_REFUSED - access to topic '{key}' in exchange 'amq.topic' in vhost '/' "
+        f"refused for user '{user}'",
+        "method": method,
+        "closed": "channel",
+    }
 
 
 def test_publish_needs_write_on_the_routing_key(b: Backend, users: Users) -> None:
@@ -58,16 +53,7 @@ def test_publish_needs_write_on_the_routing_key(b: Backend, users: Users) -> Non
     b.expect("allowed", b.error(ch.basic_qos, 0, 1, False), {"ok": []})
     ch.basic_publish(amqp.Message(b"theirs"), "amq.topic", "other.orders")
     got = b.error(ch.basic_qos, 0, 1, False)
-    b.expect(
-        "refused",
-        got,
-        {
-            "code": 403,
-            "text": _refused("other.orders", name),
-            "method": [60, 40],
-            "closed": "channel",
-        },
-    )
+    b.expect("refused", got, _refused("other.orders", name, [60, 40]))
     b.expect("queued", setup.queue_declare(q, passive=True).message_count, 1)
 
 
@@ -79,16 +65,7 @@ def test_bind_needs_read_on_the_binding_key(b: Backend, users: Users) -> None:
     ch = users.channel(name)
     b.expect("allowed", b.error(ch.queue_bind, q, "amq.topic", "public.news"), {"ok": []})
     got = b.error(ch.queue_bind, q, "amq.topic", "private.news")
-    b.expect(
-        "refused",
-        got,
-        {
-            "code": 403,
-            "text": _refused("private.news", name),
-            "method": [50, 20],
-            "closed": "channel",
-        },
-    )
+    b.expect("refused", got, _refused("private.news", name, [50, 20]))
 
 
 def test_other_exchange_types_are_not_checked(b: Backend, users: Users) -> None:
