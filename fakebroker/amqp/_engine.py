@@ -1,5 +1,7 @@
 """The per-connection AMQP 0-9-1 engine: bytes in, core calls, bytes out (sans-I/O).
 
+A client asking for AMQP 0-8 is answered in 0-8 (``_amqp08.py`` translates).
+
 The connection's states, flags and transitions are in ``_state.py``; the
 channels (``_channels.Channels``), the pending output (``_output.Output``)
 and the connection's log lines (``_log.ConnectionLog``) are parts the
@@ -13,6 +15,8 @@ Rules (RabbitMQ 3.10):
   (403 close frame) and an unknown vhost (530 close frame);
 - afterwards a connection error sends connection.close and waits up to 30 s
   for close-ok; unknown methods and field types drop the socket at once;
+- a client's connection.close gets close-ok, then its input is ignored and
+  the socket reset after the heartbeat (at most 30 s) unless it closes first;
 - a channel error sends channel.close; the channel then ignores everything
   but channel.close / close-ok;
 - a method's synchronous reply is written before the core's outbox is drained;
@@ -33,6 +37,7 @@ from fakebroker.core import AMQPConnectionError, AMQPError, Broker, Clock, Conne
 from fakebroker.core.events import Blocked, ConnectionClosed
 from fakebroker.core.faultpoints import Action, Decision, FaultHooks, Point
 
+from . import _amqp08 as A08
 from . import _faults as F
 from . import _handshake as H
 from ._channels import Channels, class_and_method
@@ -118,6 +123,8 @@ class Engine:
         self._reader = FrameReader(frame_max=H.FRAME_MIN_SIZE)
         self._heartbeats: Heartbeats | None = None
         self._shaper: Shaper | None = None
+        #: How frames are read when the client speaks another version (AMQP 0-8).
+        self._inbound: Callable[[Frame], Frame] | None = None
         self._timer: Timer | None = self.clock.call_later(handshake_timeout, self._on_deadline)
         self.log.accepted()
         if F.ask(self, Point.CONNECTION_OPENING) is not None:
@@ -411,6 +418,14 @@ class Engine:
         self.log.closing()
         self._finish()
 
+    def _hold_after_close_ok(self) -> None:
+        """RabbitMQ 3.10.8 leaves the client to close the socket after its close-ok:
+        input is ignored, and the socket is reset after the heartbeat (at most 30 s)."""
+        self.log.closing()
+        self.machine.move(Transition.CLOSE_OK_SENT)  # heartbeats go on, as RabbitMQ's
+        hold = self.heartbeat if 0 < self.heartbeat < self._delays[1] else self._delays[1]
+        self._set_timer(hold, self.drop)
+
     def _die(self) -> None:
         """Pre-open failure: RabbitMQ waits 3 s, then drops the socket."""
         self.machine.move(Transition.FAILED_SILENTLY)
@@ -455,7 +470,10 @@ class Engine:
     def _next_frame(self) -> Frame | None:
         machine = self.machine
         if machine.stall_held is None and machine.alarm_held is None:
-            return self._reader.next_frame()
+            frame = self._reader.next_frame()
+            if frame is not None and self._inbound is not None:
+                return self._inbound(frame)  # AMQP 0-8's frames in 0-9-1's form
+            return frame
         return machine.next_held()
 
     def _hold_publish(self, frame: Frame) -> bool:
@@ -471,11 +489,15 @@ class Engine:
         return True
 
     def _on_protocol_header(self, header: bytes) -> None:
-        if header not in H.ACCEPTED_HEADERS:
+        if header in A08.HEADERS:
+            self.out.write(H.start_frame_0_8())
+            self.out.dialect, self._inbound = A08.encode, A08.inbound
+        elif header in H.ACCEPTED_HEADERS:
+            self.out.write(H.start_frame())
+        else:
             self.out.write(H.PROTOCOL_HEADER)
             self._finish()
             return
-        self.out.write(H.start_frame())
         self.machine.move(Transition.HEADER_OK)
 
     def _on_frame(self, frame: Frame) -> None:
@@ -488,6 +510,8 @@ class Engine:
                     self._on_connection_frame(frame)
             elif state is State.CLOSING:
                 self._on_closing_frame(frame)
+            elif state is State.HELD:
+                self._on_held_frame(frame)
             else:  # the handshake (reading stops in the other states)
                 self._on_handshake_frame(frame)
         except AMQPError as error:
@@ -496,6 +520,8 @@ class Engine:
     def _fail(self, error: AMQPError) -> None:
         """Answer an error as RabbitMQ does in the current state."""
         machine = self.machine
+        if machine.state is State.HELD:  # RabbitMQ ignores what it cannot read after close-ok
+            return machine.break_input()
         if machine.winding_down:
             return self._finish()
         if isinstance(error, ProtocolError) and error.silent:
@@ -631,7 +657,7 @@ class Engine:
         if isinstance(method, C.Connection.Close):
             self._teardown_core()
             self.out.send(0, C.Connection.CloseOk())
-            self._closed_after_close()
+            self._hold_after_close_ok()
         elif isinstance(method, C.Connection.UpdateSecret):
             self.out.send(0, C.Connection.UpdateSecretOk())
         else:
@@ -648,6 +674,18 @@ class Engine:
             self._closed_after_close()
         elif isinstance(method, C.Connection.CloseOk):
             self._closed_after_close()
+
+    def _on_held_frame(self, frame: Frame) -> None:
+        """After the close-ok to a client's close: close gets close-ok again, close-ok ends it
+        (once the input at hand is read), anything else is ignored."""
+        if frame.channel != 0 or frame.type != FRAME_METHOD:
+            return
+        with contextlib.suppress(ProtocolError):
+            method = decode_method(frame.payload)
+            if isinstance(method, C.Connection.Close):
+                self.out.send(0, C.Connection.CloseOk())
+            elif isinstance(method, C.Connection.CloseOk):
+                self._set_timer(0.0, self.drop)
 
     # -- output: the core's events ----------------------------------------------------------
 

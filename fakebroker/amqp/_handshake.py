@@ -2,8 +2,9 @@
 
 Rules (RabbitMQ 3.10):
 - the protocol header must be ``AMQP 0 0 9 1`` (``AMQP 1 1 0 9``, the 0-9
-  form, is accepted too); anything else gets ``AMQP 0 0 9 1`` back and the
-  socket closed; fewer than 8 bytes is "need more data";
+  form, is accepted too), or one of AMQP 0-8's (``AMQP 1 1 8 0``, ``AMQP 1 1 9 1``:
+  a 0-8 connection, :mod:`._amqp08`); anything else gets ``AMQP 0 0 9 1`` back
+  and the socket closed; fewer than 8 bytes is "need more data";
 - mechanisms ``PLAIN AMQPLAIN``, locales ``en_US``;
 - tune-ok: the client's values apply; 0 means "no limit", which a server
   with a limit refuses; frame_max must be at least 4096; values above the
@@ -21,6 +22,7 @@ from typing import Any
 from pamqp import commands as C
 from pamqp import decode
 
+from . import _amqp08 as A08
 from ._codec import encode_method
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "credentials",
     "server_properties",
     "start_frame",
+    "start_frame_0_8",
     "tune_ok_acceptable",
 ]
 
@@ -89,6 +92,12 @@ def start_frame() -> bytes:
         locales=LOCALES,
     )
     return encode_method(0, start)
+
+
+@functools.cache
+def start_frame_0_8() -> bytes:
+    """connection.start for an AMQP 0-8 client (version 8-0), encoded once."""
+    return A08.start_frame(server_properties(), MECHANISMS, LOCALES)
 
 
 def _text(value: Any) -> str | None:

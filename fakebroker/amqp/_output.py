@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pamqp import base
 
 from fakebroker.core import Message
@@ -15,13 +17,15 @@ __all__ = ["Output"]
 class Output:
     """Frames waiting for the front, and the count of bytes written so far."""
 
-    __slots__ = ("chunks", "frame_max", "written")
+    __slots__ = ("chunks", "dialect", "frame_max", "written")
 
     def __init__(self) -> None:
         self.chunks: list[bytes] = []
         self.written = 0
         #: The negotiated frame_max (content bodies are split to fit).
         self.frame_max = FRAME_MIN_SIZE
+        #: How methods are encoded when the client speaks another version (AMQP 0-8).
+        self.dialect: Callable[[int, base.Frame], bytes] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.chunks)
@@ -33,6 +37,9 @@ class Output:
 
     def send(self, channel: int, method: base.Frame) -> None:
         """Queue one method frame."""
+        if self.dialect is not None:
+            self.write(self.dialect(channel, method))
+            return
         self.write(encode_method(channel, method))
 
     def send_content(self, channel: int, method: base.Frame | bytes, message: Message) -> None:

@@ -13,10 +13,14 @@ States (``TRANSITIONS`` is the whole table; any other move is a bug):
     OPEN     connection.open                       --open_ok-->    RUNNING
     RUNNING  everything
     CLOSING  the server sent connection.close: only close / close-ok count
+    HELD     close-ok sent to the client's connection.close: only close
+             (close-ok again) and close-ok (reset) count, unreadable bytes are
+             ignored; reset after the heartbeat, at most 30 s
     DYING    a pre-open failure: input ignored, socket dropped after 3 s
     CLOSED   over: the front flushes the output and closes the transport
 
     START, TUNE, OPEN           --failed_silently--> DYING
+    RUNNING                     --close_ok_sent-->   HELD
     HEADER ... RUNNING          --close_sent-->      CLOSING
     every state but CLOSED      --ended-->           CLOSED
 
@@ -53,6 +57,7 @@ class State(enum.Enum):
     OPEN = "open"
     RUNNING = "running"
     CLOSING = "closing"
+    HELD = "held"
     DYING = "dying"
     CLOSED = "closed"
 
@@ -66,6 +71,7 @@ class Transition(enum.Enum):
     OPEN_OK = "open_ok"
     FAILED_SILENTLY = "failed_silently"
     CLOSE_SENT = "close_sent"
+    CLOSE_OK_SENT = "close_ok_sent"
     ENDED = "ended"
 
 
@@ -82,6 +88,7 @@ TRANSITIONS: dict[tuple[State, Transition], State] = {
     (State.OPEN, Transition.OPEN_OK): State.RUNNING,
     **{(s, Transition.FAILED_SILENTLY): State.DYING for s in HANDSHAKE_STATES},
     **{(s, Transition.CLOSE_SENT): State.CLOSING for s in _LIVE},
+    (State.RUNNING, Transition.CLOSE_OK_SENT): State.HELD,
     **{(s, Transition.ENDED): State.CLOSED for s in State if s is not State.CLOSED},
 }
 
@@ -135,8 +142,8 @@ class Machine:
 
     @property
     def winding_down(self) -> bool:
-        """True in CLOSING, DYING and CLOSED: errors just end the connection."""
-        return self.state in (State.CLOSING, State.DYING, State.CLOSED)
+        """True in CLOSING, HELD, DYING and CLOSED: no more close frames for errors."""
+        return self.state in (State.CLOSING, State.HELD, State.DYING, State.CLOSED)
 
     # -- input ----------------------------------------------------------------------------
 

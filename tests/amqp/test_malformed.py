@@ -166,9 +166,6 @@ NOT_IN_CODEC = {
     "publish-exchange-not-utf8": "core: AMQPError.reply_text cannot encode a name's raw bytes",
     "two-channel-close": "engine: a pipelined second channel.close is 504, not close-ok",
     "access-request": "engine: access.request drops the socket (RabbitMQ: request-ok, ticket 1)",
-    "amqp-0-8-header": "engine: an AMQP 0-8 header is refused (RabbitMQ: connection.start 8-0)",
-    "amqp-0-8-site-header": "engine: AMQP 1 1 9 1 is refused (RabbitMQ: connection.start 8-0)",
-    "amqp-0-8-session": "engine: an AMQP 0-8 header is refused (RabbitMQ: 0-8 framing)",
     **{
         f"close-then-{name}": "engine: the client's channel.close forgets the channel at once"
         for name in ("close-ok", "declare", "publish", "open", "header", "bad-method")

@@ -210,11 +210,36 @@ def test_client_channel_close_requeues_and_replies() -> None:
 
 
 def test_client_connection_close() -> None:
+    """RabbitMQ 3.10.8: close-ok, then the socket is the client's to close; input is
+    ignored, and the socket is reset 30 s later (heartbeat 0) if the client has not."""
     client = RawClient()
     client.open()
     assert summary(client.call(0, close())) == [(0, "Connection.CloseOk")]
-    assert client.engine.closed
     assert client.broker.connections == []
+    assert not client.engine.closed
+    assert client.send(method_frame(1, C.Channel.Open())) == []
+    client.clock.advance(29.9)
+    assert not client.engine.closed
+    client.clock.advance(0.1)
+    assert client.engine.closed and client.engine.reset_requested
+
+
+def test_after_close_ok_the_socket_is_held_for_the_heartbeat_at_most() -> None:
+    client = RawClient()
+    client.open(tune=(2047, 131072, 2))
+    client.call(0, close())
+    client.clock.advance(1.9)
+    assert not client.engine.closed
+    client.clock.advance(0.1)
+    assert client.engine.closed and client.engine.reset_requested
+
+
+def test_after_close_ok_the_clients_eof_ends_the_connection() -> None:
+    client = RawClient()
+    client.open()
+    client.call(0, close())
+    client.engine.receive_data(b"")
+    assert client.engine.closed and not client.engine.reset_requested
 
 
 def test_eof_and_connection_lost_tear_down() -> None:

@@ -1,7 +1,9 @@
 """Byte-count cuts on both fronts, as Toxiproxy's limit_data: exact counts, either direction.
 
 A raw client sends one fixed script (the handshake, a 12 kB publish, a
-basic.get, connection.close) in one write and reads until the stream ends.
+basic.get, connection.close) in one write and reads until the stream ends
+or the close-ok arrives (after which the broker, as RabbitMQ, waits for the
+client to close).
 Uncut, the broker answers with the same bytes every time; with
 ``drop_connection(after_bytes_sent=N)`` the client reads exactly the first N
 of them, then EOF; with ``after_bytes_received=N`` (``after_bytes``) the
@@ -49,16 +51,18 @@ def _script() -> bytes:
 
 
 SCRIPT = _script()
+CLOSE_OK = method_frame(0, C.Connection.CloseOk())
 
 
 def _exchange(front: Front, data: bytes) -> tuple[bytes, str]:
-    """Send ``data`` at once; read until the stream ends: (bytes read, "eof" or "reset")."""
+    """Send ``data`` at once; read until the stream ends or close-ok arrives:
+    (bytes read, "eof" or "reset"; close-ok counts as "eof")."""
     got = bytearray()
     if front.kind == "inproc":
         pipe = Pipe(node=front.node)
         try:
             pipe.send(data)
-            while chunk := pipe.recv(65536, timeout=5):
+            while not got.endswith(CLOSE_OK) and (chunk := pipe.recv(65536, timeout=5)):
                 got += chunk
         except ConnectionResetError:
             return bytes(got), "reset"
@@ -69,7 +73,7 @@ def _exchange(front: Front, data: bytes) -> tuple[bytes, str]:
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         try:
             sock.sendall(data)
-            while chunk := sock.recv(65536):
+            while not got.endswith(CLOSE_OK) and (chunk := sock.recv(65536)):
                 got += chunk
         except ConnectionResetError:
             return bytes(got), "reset"
