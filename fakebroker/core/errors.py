@@ -88,11 +88,14 @@ class AMQPError(Exception):
         """
         name = REPLY_NAMES.get(self.code, "UNKNOWN")
         text = f"{name} - {self.text}"
-        raw = text.encode()
+        # a name that is not UTF-8 is kept as its raw bytes (surrogateescape), as RabbitMQ
+        # echoes the bytes it was sent
+        raw = text.encode("utf-8", "surrogateescape")
         if len(raw) <= MAX_REPLY_TEXT:
             return text
         # a cut inside a UTF-8 sequence drops that character's partial bytes
-        return raw[: MAX_REPLY_TEXT - 3].decode(errors="ignore") + "..."
+        errors = "ignore" if text.isascii() or _utf8(text) else "surrogateescape"
+        return raw[: MAX_REPLY_TEXT - 3].decode("utf-8", errors) + "..."
 
     def __str__(self) -> str:
         return f"({self.code}) {self.reply_text}"
@@ -111,3 +114,11 @@ class AMQPConnectionError(AMQPError):
     """An error that closes the whole connection."""
 
     scope = Scope.CONNECTION
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -163,7 +163,6 @@ EOF_AFTER = {"frame-too-large": 3.0, "heartbeat-payload-start": 3.0, "method-unk
 
 #: fakebroker's differences outside the codec: what the engine (or the core) must change.
 NOT_IN_CODEC = {
-    "publish-exchange-not-utf8": "core: AMQPError.reply_text cannot encode a name's raw bytes",
     "two-channel-close": "engine: a pipelined second channel.close is 504, not close-ok",
     "access-request": "engine: access.request drops the socket (RabbitMQ: request-ok, ticket 1)",
     **{
