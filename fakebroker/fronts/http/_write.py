@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -449,6 +451,63 @@ async def delete_permission(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@level("administrator")
+async def put_topic_permission(request: web.Request) -> web.Response:
+    """PUT /api/topic-permissions/{vhost}/{user}: 201 when the user had none on the vhost.
+
+    RabbitMQ checks, in this order: the vhost and user exist (else 400
+    ``vhost_or_user_not_found``, whatever the body), the body is JSON, the three
+    keys are there, then the write and the read regex compile (400
+    ``invalid_regexp``; a regex that is not a string crashes its handler: 500).
+    """
+    try:
+        body, bad_body = await read_json(request), None
+    except ApiError as err:
+        body, bad_body = {}, err
+    vhost_name, name = request.match_info["vhost"], request.match_info["user"]
+    with ctx(request).locked() as (broker, access):
+        if vhost_name not in broker.vhosts or not broker.has_user(name):
+            raise ApiError(400, T.VHOST_OR_USER_NOT_FOUND)
+        if bad_body is not None:
+            raise bad_body
+        missing = [k for k in ("exchange", "write", "read") if k not in body]
+        if missing:
+            raise ApiError(400, "bad_request", T.key_missing(missing))
+        for key in ("write", "read"):
+            pattern = body[key]
+            if not isinstance(pattern, str):
+                return web.Response(status=500)
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                return json_response(
+                    {"error": "bad_request", "reason": T.invalid_regexp(pattern, error)}, 400
+                )
+        exchange = body["exchange"]
+        if not isinstance(exchange, str):  # RabbitMQ keeps any JSON value; here its JSON text
+            exchange = json.dumps(exchange)
+        existed = access.has_topic(name, vhost_name)
+        broker.set_topic_permissions(
+            name, vhost_name, exchange=exchange, write=body["write"], read=body["read"]
+        )
+    return _created(existed)
+
+
+@level("administrator")
+async def delete_topic_permission(request: web.Request) -> web.Response:
+    """DELETE /api/topic-permissions/{vhost}/{user}: every one of the user's on the vhost.
+
+    RabbitMQ 3.10.8 reads no exchange from the query string nor the body: the
+    user's topic permissions on the vhost all go (404 when it had none).
+    """
+    vhost_name, name = request.match_info["vhost"], request.match_info["user"]
+    with ctx(request).locked() as (broker, access):
+        if not access.has_topic(name, vhost_name):
+            raise ApiError(404, T.NOT_FOUND)
+        broker.clear_topic_permissions(name, vhost_name)
+    return web.Response(status=204)
+
+
 # -- definitions ----------------------------------------------------------------------------
 
 
@@ -505,5 +564,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_delete("/api/users/{name}", delete_user)
     router.add_put("/api/permissions/{vhost}/{user}", put_permission)
     router.add_delete("/api/permissions/{vhost}/{user}", delete_permission)
+    router.add_put("/api/topic-permissions/{vhost}/{user}", put_topic_permission)
+    router.add_delete("/api/topic-permissions/{vhost}/{user}", delete_topic_permission)
     router.add_post("/api/definitions", post_definitions)
     router.add_post("/api/definitions/{vhost}", post_definitions)
