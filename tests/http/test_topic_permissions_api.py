@@ -292,3 +292,28 @@ def test_a_put_refuses_a_bind_over_amqp(api: Api) -> None:
         )
     finally:
         conn.close()
+
+
+def test_put_permissions_is_checked_the_same_way(api: Api) -> None:
+    """PUT /api/permissions: the same order of checks; the bad regex is shown as its bytes."""
+    user = api.make_user("perm", "")
+    full = {"configure": ".*", "write": ".*", "read": ".*"}
+    nosuch = f"nosuch-{uuid.uuid4().hex[:8]}"
+    for path in (f"/api/permissions/{nosuch}/{user}", f"/api/permissions/{api.v}/{nosuch}"):
+        for body in (full, {}, dict(full, configure="(")):
+            got = api.put(path, body)
+            assert (got.status, got.json) == (400, NOT_THERE), (path, body)
+    path = f"/api/permissions/{api.v}/{user}"
+    got = api.put(path, {"configure": "é(", "write": "[", "read": "*"})
+    shown = list("é(".encode())
+    reason = ["invalid_regexp", shown, [_codes("missing )"), 3]]
+    assert (got.status, got.json) == (400, {"error": "bad_request", "reason": reason})
+    got = api.put(path, dict(full, read="*"))
+    reason = ["invalid_regexp", [42], [_codes("nothing to repeat"), 0]]
+    assert (got.status, got.json) == (400, {"error": "bad_request", "reason": reason})
+    assert api.put(path, dict(full, configure=1)).status == 500
+    got = api.put(path, {"configure": ".*"})
+    missing = "[{key_missing,write},{key_missing,read}]"
+    assert (got.status, got.json) == (400, {"error": "bad_request", "reason": missing})
+    assert api.get(path).status == 404  # none of those set anything
+    assert api.put(path, full).status == 201

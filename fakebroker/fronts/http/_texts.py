@@ -96,8 +96,12 @@ def _pcre_position(error: re.error, pattern: str, where: str) -> int:
     return len(pattern[:pos].encode())
 
 
-def invalid_regexp(pattern: str, error: re.error) -> list[Any]:
-    """RabbitMQ's reason for a regex re:compile refuses (PCRE's words where they are known)."""
+def invalid_regexp(pattern: str, error: re.error, *, as_bytes: bool = False) -> list[Any]:
+    """RabbitMQ's reason for a regex re:compile refuses (PCRE's words where they are known).
+
+    ``as_bytes``: the pattern is shown as its UTF-8 bytes, as PUT /api/permissions
+    shows it (PUT /api/topic-permissions shows the string).
+    """
     message, where = error.msg, "pos"
     for python, pcre, position in _PCRE_ERRORS:
         if error.msg.startswith(python):
@@ -107,6 +111,6 @@ def invalid_regexp(pattern: str, error: re.error) -> list[Any]:
         message = "invalid range in character class"  # [a-\d]: a class escape ends the range
     return [
         "invalid_regexp",
-        pattern,
+        list(pattern.encode()) if as_bytes else pattern,
         [[ord(c) for c in message], _pcre_position(error, pattern, where)],
     ]
