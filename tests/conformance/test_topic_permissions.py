@@ -4,7 +4,8 @@ Each scenario makes a user with full permissions on ``/`` and a topic
 permission on ``amq.topic`` (on RabbitMQ through the management API), then
 records what the user's publishes and binds get. RabbitMQ checks them on
 topic exchanges only: write against a publish's routing key, read against a
-binding key; ``{username}`` and ``{vhost}`` are expanded.
+binding key (queue.bind's, and exchange.bind's on its source only);
+``{username}`` and ``{vhost}`` are expanded.
 """
 
 from __future__ import annotations
@@ -77,3 +78,23 @@ def test_other_exchange_types_are_not_checked(b: Backend, users: Users) -> None:
     b.expect("bind", b.error(ch.queue_bind, q, "amq.direct", "any.key"), {"ok": []})
     ch.basic_publish(amqp.Message(b"m"), "amq.direct", "any.key")
     b.expect("publish", b.error(ch.basic_qos, 0, 1, False), {"ok": []})
+
+
+def test_exchange_bind_needs_read_on_the_binding_key_at_the_source(
+    b: Backend, users: Users
+) -> None:
+    """exchange.bind/unbind check the binding key on a topic *source*; a topic destination not."""
+    name = _topic_user(b, users, write=".*", read="^public\\.")
+    dest, source = b.name("dest"), b.name("source")
+    setup = b.channel()
+    setup.exchange_declare(dest, "fanout", auto_delete=False)
+    setup.exchange_declare(source, "direct", auto_delete=False)
+    ch = users.channel(name)
+    got = b.error(ch.exchange_bind, dest, "amq.topic", "public.news")
+    b.expect("allowed", got, {"ok": []})
+    got = b.error(ch.exchange_bind, "amq.topic", source, "private.news")
+    b.expect("topic destination", got, {"ok": []})
+    got = b.error(ch.exchange_bind, dest, "amq.topic", "private.news")
+    b.expect("refused", got, _refused("private.news", name, [40, 30]))
+    got = b.error(users.channel(name).exchange_unbind, dest, "amq.topic", "private.news")
+    b.expect("unbind refused", got, _refused("private.news", name, [40, 40]))

@@ -11,7 +11,9 @@ the AMQP engine and the management API enforce one model.
 - permissions: a user made over HTTP starts with none, as on RabbitMQ, and
   sees only the vhosts it is given; an unrestricted user has ``.*``
   everywhere until a permission of theirs is deleted (then exactly the
-  ones left).
+  ones left);
+- topic permissions: a write and a read regex per (user, vhost, exchange),
+  kept by the core; the API lists them sorted by vhost, user and exchange.
 
 Callers hold the node's lock.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...core import Permission
+from ...core import Permission, TopicPermission
 
 if TYPE_CHECKING:
     from ...core import Broker
@@ -118,6 +120,18 @@ class Access:
                     result.append(permission_view(user, vhost, perm))
         return result
 
+    def topic_permissions(
+        self, user: str | None = None, vhost: str | None = None
+    ) -> list[dict[str, str]]:
+        """Every topic permission (or one user's, one vhost's), sorted as RabbitMQ lists them."""
+        found = self.core.topic_permissions(user, vhost)
+        found.sort(key=lambda e: (e[1].encode(), e[0].encode(), e[2].exchange.encode()))
+        return [topic_permission_view(u, v, t) for u, v, t in found]
+
+    def has_topic(self, user: str, vhost: str) -> bool:
+        """Whether the user has any topic permission on the vhost."""
+        return bool(self.core.topic_permissions(user, vhost))
+
     def meta(self, vhost: str) -> Vhost:
         """The vhost, whose ``description``, ``tags`` and ``tracing`` PUT /api/vhosts sets."""
         return self.broker.vhosts[vhost]
@@ -129,6 +143,17 @@ def permission_view(user: str, vhost: str, perm: Permission) -> dict[str, str]:
         "user": user,
         "vhost": vhost,
         "configure": perm.configure,
+        "write": perm.write,
+        "read": perm.read,
+    }
+
+
+def topic_permission_view(user: str, vhost: str, perm: TopicPermission) -> dict[str, str]:
+    """One topic permission as the API shows it."""
+    return {
+        "user": user,
+        "vhost": vhost,
+        "exchange": perm.exchange,
         "write": perm.write,
         "read": perm.read,
     }

@@ -47,15 +47,24 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class ApiError(Exception):
-    """An answer other than success: status, error and reason (RabbitMQ's JSON body)."""
+    """An answer other than success: status, error and reason (RabbitMQ's JSON body).
 
-    def __init__(self, status: int, error: tuple[str, str] | str, reason: str | None = None):
+    The reason is a text, or a JSON list where RabbitMQ prints an Erlang term
+    (``["invalid_regexp", ...]``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error: tuple[str, str] | str,
+        reason: str | list[Any] | None = None,
+    ):
         super().__init__(status, error, reason)
         if isinstance(error, tuple):
             error, reason = error
         self.status = status
         self.error = error
-        self.reason = reason or ""
+        self.reason: str | list[Any] = reason or ""
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

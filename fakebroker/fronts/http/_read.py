@@ -318,6 +318,55 @@ async def permission(request: web.Request) -> web.Response:
         return json_response(permission_view(name, vhost_name, perm))
 
 
+# Topic permission lists are sorted and cut to columns, but never paginated (RabbitMQ 3.10.8).
+_UNPAGED = ("page", "page_size", "name", "use_regex")
+
+
+def _topic_listing(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+    query = {k: v for k, v in request.query.items() if k not in _UNPAGED}
+    return json_response(listing(query, items))
+
+
+@level("administrator")
+async def topic_permissions(request: web.Request) -> web.Response:
+    """GET /api/topic-permissions: sorted by vhost, then user."""
+    with ctx(request).locked() as (_broker, access):
+        return _topic_listing(request, access.topic_permissions())
+
+
+@level("administrator")
+async def user_topic_permissions(request: web.Request) -> web.Response:
+    """GET /api/users/{name}/topic-permissions (``[]`` when it has none)."""
+    name = request.match_info["name"]
+    with ctx(request).locked() as (broker, access):
+        if not broker.has_user(name):
+            raise ApiError(404, T.NOT_FOUND)
+        return _topic_listing(request, access.topic_permissions(user=name))
+
+
+@level("administrator")
+async def vhost_topic_permissions(request: web.Request) -> web.Response:
+    """GET /api/vhosts/{vhost}/topic-permissions (RabbitMQ puts ``vhost`` first here)."""
+    name = request.match_info["vhost"]
+    with ctx(request).locked() as (broker, access):
+        if name not in broker.vhosts:
+            raise ApiError(404, T.NOT_FOUND)
+        found = access.topic_permissions(vhost=name)
+    items = [{"vhost": t["vhost"], **{k: v for k, v in t.items() if k != "vhost"}} for t in found]
+    return _topic_listing(request, items)
+
+
+@level("administrator")
+async def topic_permission(request: web.Request) -> web.Response:
+    """GET /api/topic-permissions/{vhost}/{user}: every one of theirs there, else 404."""
+    vhost_name, name = request.match_info["vhost"], request.match_info["user"]
+    with ctx(request).locked() as (_broker, access):
+        found = access.topic_permissions(user=name, vhost=vhost_name)
+    if not found:  # an unknown vhost or user has none either
+        raise ApiError(404, T.NOT_FOUND)
+    return _topic_listing(request, found)
+
+
 _PREDECLARED = ("", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match")
 
 
@@ -374,12 +423,7 @@ def definitions_of(broker: Any, access: Any, version: str, only: str | None) -> 
         "users": [user_view(broker, access, n) for n in broker.user_names],
         "vhosts": [{"name": n} for n in names],
         "permissions": access.permissions(broker),
-        "topic_permissions": [
-            {"user": u, "vhost": v, "exchange": t.exchange, "write": t.write, "read": t.read}
-            for u, v, t in sorted(
-                broker.permissions.topic_permissions(), key=lambda e: (e[1], e[0], e[2].exchange)
-            )
-        ],
+        "topic_permissions": access.topic_permissions(),
         "parameters": [],
         "global_parameters": [],
         "policies": [],
@@ -436,6 +480,10 @@ def add_routes(router: web.UrlDispatcher) -> None:
     get("/api/users/{name}", user)
     get("/api/permissions", permissions)
     get("/api/permissions/{vhost}/{user}", permission)
+    get("/api/topic-permissions", topic_permissions)
+    get("/api/topic-permissions/{vhost}/{user}", topic_permission)
+    get("/api/users/{name}/topic-permissions", user_topic_permissions)
+    get("/api/vhosts/{vhost}/topic-permissions", vhost_topic_permissions)
     get("/api/definitions", definitions)
     get("/api/definitions/{vhost}", definitions)
     for path, handler in _LISTS.items():  # Cowboy answers these with a trailing slash too
@@ -452,4 +500,5 @@ _LISTS = {
     "/api/consumers": consumers,
     "/api/users": users,
     "/api/permissions": permissions,
+    "/api/topic-permissions": topic_permissions,
 }
