@@ -49,6 +49,9 @@ BYTE_POINTS = frozenset({Point.BYTES_RECEIVED, Point.BYTES_SENT})
 #: The filters a byte count's hit never carries (a rule setting one could never fire).
 _NOT_AT_BYTES = ("channel", "method", "exchange", "queue", "routing_key", "holding")
 
+#: The fields that count (an int, never a float, string or bool: HTTP sends JSON).
+_COUNTS = ("channel", "nth", "every", "after", "times", "holding", "bytes", "code")
+
 #: The actions, and the points where each makes sense.
 ACTIONS: dict[Action, frozenset[Point]] = {
     Action.DROP: frozenset(POINTS) - {Point.CONNECTION_OPENING, Point.FRAME_SENDING},
@@ -141,6 +144,10 @@ class Rule:
             self._check_byte_rule(point)
         elif self.bytes is not None:
             raise ValueError(f"bytes=N counts bytes_received or bytes_sent, not {point.value!r}")
+        for name in _COUNTS:
+            value = getattr(self, name)
+            if value is not None and (type(value) is not int):  # JSON's 1.5, "64", true
+                raise ValueError(f"{name} must be an integer, not {value!r}")
         for name in ("nth", "every", "holding", "bytes"):
             value = getattr(self, name)
             if value is not None and value < 1:
