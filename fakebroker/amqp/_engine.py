@@ -46,7 +46,7 @@ from ._errors import (
     unexpected_frame,
 )
 from ._events import send_event
-from ._faults import Shaper
+from ._faults import Shaper, Slicer
 from ._heartbeat import Heartbeats
 from ._log import ConnectionLog, LogSink, default_sink
 from ._output import Output
@@ -118,6 +118,7 @@ class Engine:
         self._reader = FrameReader(frame_max=H.FRAME_MIN_SIZE)
         self._heartbeats: Heartbeats | None = None
         self._shaper: Shaper | None = None
+        self._slicer: Slicer | None = None
         self._timer: Timer | None = self.clock.call_later(handshake_timeout, self._on_deadline)
         self.log.accepted()
         if F.ask(self, Point.CONNECTION_OPENING) is not None:
@@ -137,8 +138,13 @@ class Engine:
 
     @property
     def closed(self) -> bool:
-        """True once the connection is over: flush :meth:`data_to_send`, then close."""
-        return self.machine.state is State.CLOSED
+        """True once the connection is over: flush :meth:`data_to_send`, then close.
+
+        Not while a slicer still holds output: the last slices leave first.
+        """
+        return self.machine.state is State.CLOSED and (
+            self._slicer is None or not self._slicer.pending
+        )
 
     @property
     def frame_max(self) -> int:
@@ -182,6 +188,8 @@ class Engine:
         if decisions or (self._shaper is not None and self._shaper.held):
             chunks = self._shape(chunks, decisions)
         data = b"".join(chunks)
+        if self._slicer is not None or F.slicing(decisions):
+            data = self._slice(data, decisions)
         if data and self.faults.armed(Point.BYTES_SENT):
             data = self._cut_output(data)
         self.bytes_out += len(data)
@@ -280,6 +288,8 @@ class Engine:
     def drop(self) -> None:
         """Reset the transport: the front aborts it; the core connection goes as if lost."""
         self.reset_requested = True
+        if self._slicer is not None:
+            self._slicer.clear()
         self._finish()
         self.notify()
 
@@ -333,6 +343,8 @@ class Engine:
         self.output_cut = True
         self.out.chunks.clear()
         self._shaper = None
+        if self._slicer is not None:
+            self._slicer.clear()
         self._finish()
         return data[: decision.cut]
 
@@ -352,6 +364,30 @@ class Engine:
     def _release(self) -> None:
         if self._shaper is not None:
             self._shaper.timer = None
+        if self.wakeup is not None and not self.busy:
+            self.wakeup()
+
+    def _slice(self, data: bytes, decisions: tuple[Decision, ...]) -> bytes:
+        """slice: the next slice of the output; the front is woken for each one after it."""
+        slicer = self._slicer
+        if slicer is None:
+            slicer = self._slicer = Slicer()
+        slicer.push(data, decisions)
+        now = self.clock.now()
+        out = slicer.take(now)
+        if not slicer.pending:
+            if slicer.size is None:  # no slice rule fires any more
+                self._slicer = None
+        elif slicer.timer is None:
+            if slicer.due > now:
+                slicer.timer = self.clock.call_at(slicer.due, self._next_slice)
+            elif self.wakeup is not None:
+                self.wakeup()  # the front calls again: the next slice leaves on its own
+        return out
+
+    def _next_slice(self) -> None:
+        if self._slicer is not None:
+            self._slicer.timer = None
         if self.wakeup is not None and not self.busy:
             self.wakeup()
 
@@ -400,6 +436,8 @@ class Engine:
         """EOF or a dead transport: RabbitMQ warns when the client had said anything."""
         if not self.machine.closed and self.bytes_in and not self.machine.winding_down:
             self.log.lost()
+        if self._slicer is not None:
+            self._slicer.clear()
         self._finish()
 
     def _finish_later(self) -> None:
