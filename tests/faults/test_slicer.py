@@ -11,6 +11,7 @@ with pika over TCP.  ``delay`` spaces the slices on the broker clock.
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 import uuid
@@ -166,6 +167,20 @@ def test_a_reset_drops_what_the_slicer_holds() -> None:
         with pytest.raises(ConnectionResetError):
             pipe.recv(65536, timeout=5)
         assert pipe.closed
+        pipe.close()
+
+
+def test_the_pipes_descriptor_stays_readable_while_slices_wait() -> None:
+    """An event loop watching ``fileno()`` (kombu's hub) is woken for every slice."""
+    with open_front("inproc") as front:
+        front.broker.faults.slicer(10)
+        pipe = Pipe(node=front.node)
+        fd = pipe.fileno()
+        pipe.send(PROTOCOL_HEADER)
+        got = b""
+        while len(got) < 100:
+            assert select.select([fd], [], [], 0)[0] == [fd], len(got)
+            got += pipe.recv(65536, timeout=0)
         pipe.close()
 
 

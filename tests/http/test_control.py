@@ -366,3 +366,24 @@ def _frames_end(data: bytes, count: int) -> int:
     for _ in range(count):
         pos += 7 + int.from_bytes(data[pos + 3 : pos + 7], "big") + 1
     return pos
+
+
+def test_a_slicer_added_over_http_slices_the_output(
+    fake: Api, spec: dict[str, Any], node: fakebroker.Node
+) -> None:
+    path = f"{PREFIX}/faults"
+    full, _ = _session(fake.amqp_port)
+    added = check(spec, "POST", path, fake.post(path, {"builder": "slicer", "args": {"size": 7}}))
+    assert (added["action"], added["point"], added["size"], added["times"]) == (
+        "slice",
+        "frame_sending",
+        7,
+        None,
+    )
+    assert _session(fake.amqp_port) == (full, "eof")  # the same bytes, in 7-byte slices
+    assert fake.get(path).json["rules"][0]["fired"] >= 1
+    for args in ({"size": 0}, {"size": "7"}, {}, {"size": 7, "delay": -1}):
+        r = fake.post(path, {"builder": "slicer", "args": args})
+        assert r.status == 400, (args, r)
+        check(spec, "POST", path, r)
+    assert len(fake.get(path).json["rules"]) == 1
