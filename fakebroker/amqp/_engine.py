@@ -140,11 +140,9 @@ class Engine:
     def closed(self) -> bool:
         """True once the connection is over: flush :meth:`data_to_send`, then close.
 
-        Not while a slicer still holds output: the last slices leave first.
+        Not while latency, bandwidth or a slicer still holds output: it leaves first.
         """
-        return self.machine.state is State.CLOSED and (
-            self._slicer is None or not self._slicer.pending
-        )
+        return self.machine.state is State.CLOSED and not self._holding()
 
     @property
     def frame_max(self) -> int:
@@ -184,12 +182,13 @@ class Engine:
             return b""
         out = self.out
         chunks, out.chunks = out.chunks, []
-        decisions = F.at_frames_sending(self) if chunks else ()
+        fresh = bool(chunks)  # new frames (not only what latency held)
+        decisions = F.at_frames_sending(self) if fresh else ()
         if decisions or (self._shaper is not None and self._shaper.held):
             chunks = self._shape(chunks, decisions)
         data = b"".join(chunks)
-        if self._slicer is not None or F.slicing(decisions):
-            data = self._slice(data, decisions)
+        if self._slicer is not None or (decisions and F.slicing(decisions)):
+            data = self._slice(data, decisions if fresh else None)
         if data and self.faults.armed(Point.BYTES_SENT):
             data = self._cut_output(data)
         self.bytes_out += len(data)
@@ -288,8 +287,7 @@ class Engine:
     def drop(self) -> None:
         """Reset the transport: the front aborts it; the core connection goes as if lost."""
         self.reset_requested = True
-        if self._slicer is not None:
-            self._slicer.clear()
+        self._drop_held()
         self._finish()
         self.notify()
 
@@ -342,9 +340,7 @@ class Engine:
             return data
         self.output_cut = True
         self.out.chunks.clear()
-        self._shaper = None
-        if self._slicer is not None:
-            self._slicer.clear()
+        self._drop_held()
         self._finish()
         return data[: decision.cut]
 
@@ -367,8 +363,25 @@ class Engine:
         if self.wakeup is not None and not self.busy:
             self.wakeup()
 
-    def _slice(self, data: bytes, decisions: tuple[Decision, ...]) -> bytes:
-        """slice: the next slice of the output; the front is woken for each one after it."""
+    def _holding(self) -> bool:
+        """Whether output shaping (latency, bandwidth, slicer) holds bytes not yet sent."""
+        shaper, slicer = self._shaper, self._slicer
+        return (shaper is not None and bool(shaper.held)) or (slicer is not None and slicer.pending)
+
+    def _drop_held(self) -> None:
+        """The transport is reset or gone: what shaping held never leaves."""
+        if self._shaper is not None and self._shaper.timer is not None:
+            self._shaper.timer.cancel()
+        self._shaper = None
+        if self._slicer is not None:
+            self._slicer.clear()
+            self._slicer = None
+
+    def _slice(self, data: bytes, decisions: tuple[Decision, ...] | None) -> bytes:
+        """slice: the next slice of the output; the front is woken for each one after it.
+
+        ``decisions``: what fired on new frames (None: ``data`` is output latency held).
+        """
         slicer = self._slicer
         if slicer is None:
             slicer = self._slicer = Slicer()
@@ -436,8 +449,7 @@ class Engine:
         """EOF or a dead transport: RabbitMQ warns when the client had said anything."""
         if not self.machine.closed and self.bytes_in and not self.machine.winding_down:
             self.log.lost()
-        if self._slicer is not None:
-            self._slicer.clear()
+        self._drop_held()
         self._finish()
 
     def _finish_later(self) -> None:

@@ -214,18 +214,20 @@ class Slicer:
         """Whether bytes wait to leave."""
         return self.pos < len(self.backlog)
 
-    def push(self, data: bytes, decisions: tuple[Decision, ...]) -> None:
+    def push(self, data: bytes, decisions: tuple[Decision, ...] | None) -> None:
         """Queue ``data``; the slice rules that fired set the size (smallest) and delay (largest).
 
-        With no slice rule firing any more (removed, or its count ran out),
-        what waits leaves at once.
+        ``decisions`` is None for output that latency or bandwidth held (the
+        settings stay); new frames with no slice rule firing on them any more
+        (removed, or its count ran out) let what waits leave at once.
         """
-        slices = [d for d in decisions if d.action is Action.SLICE and d.size]
-        if slices:
-            self.size = min(d.size for d in slices if d.size)
-            self.delay = max(d.delay or 0.0 for d in slices)
-        elif data:
-            self.size, self.delay = None, 0.0
+        if decisions is not None:
+            slices = [d.size for d in decisions if d.action is Action.SLICE and d.size]
+            if slices:
+                self.size = min(slices)
+                self.delay = max(d.delay or 0.0 for d in decisions if d.action is Action.SLICE)
+            elif data:
+                self.size, self.delay = None, 0.0
         self.backlog += data
 
     def take(self, now: float) -> bytes:

@@ -11,6 +11,7 @@ with pika over TCP.  ``delay`` spaces the slices on the broker clock.
 
 from __future__ import annotations
 
+import asyncio
 import select
 import socket
 import time
@@ -94,6 +95,14 @@ def recorded() -> Iterator[tuple[Server, Recording]]:
             yield server, recording
     finally:
         node.close()
+
+
+def _frames_end(data: bytes, count: int) -> int:
+    """Where the ``count``-th frame of ``data`` ends."""
+    pos = 0
+    for _ in range(count):
+        pos += 7 + int.from_bytes(data[pos + 3 : pos + 7], "big") + 1
+    return pos
 
 
 def _slices(data: bytes, size: int) -> list[bytes]:
@@ -227,6 +236,38 @@ def test_a_delay_spaces_the_slices_over_tcp() -> None:
     assert spent >= 0.02 * gaps  # real time: the gaps happened (no upper bound asked)
 
 
+def test_latency_and_a_slicer_combine() -> None:
+    clock = VirtualClock(autojump=True)
+    with open_front("inproc", clock=clock) as front:
+        full = b"".join(_reads_inproc(front.node, _short_session()))
+        front.broker.faults.latency(2.0)
+        front.broker.faults.slicer(16, delay=0.25)
+        start = clock.now()
+        reads = _reads_inproc(front.node, _short_session())
+        spent = clock.now() - start
+    assert reads == _slices(full, 16)
+    # each burst of frames is held 2 s, then leaves in slices 0.25 s apart
+    assert spent >= 2.0 + 0.25 * (len(_slices(full[: _frames_end(full, 1)], 16)) - 1)
+
+
+def test_output_latency_holds_leaves_before_a_close() -> None:
+    """connection.close-ok held by latency still reaches the client (it was lost before)."""
+    clock = VirtualClock(autojump=True)
+    with open_front("inproc", clock=clock) as front:
+        full = b"".join(_reads_inproc(front.node, _short_session()))
+        front.broker.faults.latency(2.0)
+        start = clock.now()
+        assert b"".join(_reads_inproc(front.node, _short_session())) == full
+        assert clock.now() - start == pytest.approx(2.0)
+    node = Node(clock=SystemClock())
+    try:
+        with Server(node=node, port=0) as server:
+            server.faults.latency(0.05)
+            assert _read_tcp(server.port, _short_session()) == full
+    finally:
+        node.close()
+
+
 # -- clients through slices ----------------------------------------------------------------------
 
 
@@ -307,6 +348,35 @@ def test_pika_publishes_consumes_and_acks_through_slices(size: int) -> None:
         finally:
             conn.close()
         assert rule.fired >= 1
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_aio_pika_consumes_through_slices(size: int) -> None:
+    aio_pika = pytest.importorskip("aio_pika")
+    bodies = [b"a" * 3000, b"b", b"c" * 5000]
+
+    async def session(url: str) -> list[bytes]:
+        connection = await aio_pika.connect(url, timeout=10)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue("sliced-aio")
+            for body in bodies:
+                await channel.default_exchange.publish(aio_pika.Message(body), "sliced-aio")
+            got = []
+            async with queue.iterator() as messages:
+                async for message in messages:
+                    await message.ack()
+                    got.append(message.body)
+                    if len(got) == len(bodies):
+                        break
+            return got
+
+    with open_front("tcp") as front:
+        rule = front.broker.faults.slicer(size)
+        assert asyncio.run(asyncio.wait_for(session(front.url), 30)) == bodies
+        with front.locked():
+            assert front.broker.get_queue("sliced-aio").message_count == 0
+    assert rule.fired >= 1
 
 
 # -- the rule ------------------------------------------------------------------------------------
