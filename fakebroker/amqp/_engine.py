@@ -51,7 +51,7 @@ from ._errors import (
     unexpected_frame,
 )
 from ._events import send_event
-from ._faults import Shaper
+from ._faults import Shaper, Slicer
 from ._heartbeat import Heartbeats
 from ._log import ConnectionLog, LogSink, default_sink
 from ._output import Output
@@ -123,6 +123,7 @@ class Engine:
         self._reader = FrameReader(frame_max=H.FRAME_MIN_SIZE)
         self._heartbeats: Heartbeats | None = None
         self._shaper: Shaper | None = None
+        self._slicer: Slicer | None = None
         #: How frames are read when the client speaks another version (AMQP 0-8).
         self._inbound: Callable[[Frame], Frame] | None = None
         self._timer: Timer | None = self.clock.call_later(handshake_timeout, self._on_deadline)
@@ -144,8 +145,11 @@ class Engine:
 
     @property
     def closed(self) -> bool:
-        """True once the connection is over: flush :meth:`data_to_send`, then close."""
-        return self.machine.state is State.CLOSED
+        """True once the connection is over: flush :meth:`data_to_send`, then close.
+
+        Not while latency, bandwidth or a slicer still holds output: it leaves first.
+        """
+        return self.machine.state is State.CLOSED and not self._holding()
 
     @property
     def frame_max(self) -> int:
@@ -185,10 +189,13 @@ class Engine:
             return b""
         out = self.out
         chunks, out.chunks = out.chunks, []
-        decisions = F.at_frames_sending(self) if chunks else ()
+        fresh = bool(chunks)  # new frames (not only what latency held)
+        decisions = F.at_frames_sending(self) if fresh else ()
         if decisions or (self._shaper is not None and self._shaper.held):
             chunks = self._shape(chunks, decisions)
         data = b"".join(chunks)
+        if self._slicer is not None or (decisions and F.slicing(decisions)):
+            data = self._slice(data, decisions if fresh else None)
         if data and self.faults.armed(Point.BYTES_SENT):
             data = self._cut_output(data)
         self.bytes_out += len(data)
@@ -287,6 +294,7 @@ class Engine:
     def drop(self) -> None:
         """Reset the transport: the front aborts it; the core connection goes as if lost."""
         self.reset_requested = True
+        self._drop_held()
         self._finish()
         self.notify()
 
@@ -339,7 +347,7 @@ class Engine:
             return data
         self.output_cut = True
         self.out.chunks.clear()
-        self._shaper = None
+        self._drop_held()
         self._finish()
         return data[: decision.cut]
 
@@ -359,6 +367,47 @@ class Engine:
     def _release(self) -> None:
         if self._shaper is not None:
             self._shaper.timer = None
+        if self.wakeup is not None and not self.busy:
+            self.wakeup()
+
+    def _holding(self) -> bool:
+        """Whether output shaping (latency, bandwidth, slicer) holds bytes not yet sent."""
+        shaper, slicer = self._shaper, self._slicer
+        return (shaper is not None and bool(shaper.held)) or (slicer is not None and slicer.pending)
+
+    def _drop_held(self) -> None:
+        """The transport is reset or gone: what shaping held never leaves."""
+        if self._shaper is not None and self._shaper.timer is not None:
+            self._shaper.timer.cancel()
+        self._shaper = None
+        if self._slicer is not None:
+            self._slicer.clear()
+            self._slicer = None
+
+    def _slice(self, data: bytes, decisions: tuple[Decision, ...] | None) -> bytes:
+        """slice: the next slice of the output; the front is woken for each one after it.
+
+        ``decisions``: what fired on new frames (None: ``data`` is output latency held).
+        """
+        slicer = self._slicer
+        if slicer is None:
+            slicer = self._slicer = Slicer()
+        slicer.push(data, decisions)
+        now = self.clock.now()
+        out = slicer.take(now)
+        if not slicer.pending:
+            if slicer.size is None:  # no slice rule fires any more
+                self._slicer = None
+        elif slicer.timer is None:
+            if slicer.due > now:
+                slicer.timer = self.clock.call_at(slicer.due, self._next_slice)
+            elif self.wakeup is not None:
+                self.wakeup()  # the front calls again: the next slice leaves on its own
+        return out
+
+    def _next_slice(self) -> None:
+        if self._slicer is not None:
+            self._slicer.timer = None
         if self.wakeup is not None and not self.busy:
             self.wakeup()
 
@@ -407,6 +456,7 @@ class Engine:
         """EOF or a dead transport: RabbitMQ warns when the client had said anything."""
         if not self.machine.closed and self.bytes_in and not self.machine.winding_down:
             self.log.lost()
+        self._drop_held()
         self._finish()
 
     def _finish_later(self) -> None:

@@ -7,7 +7,8 @@ a node installs) is pure data; this module describes each fault point as a
 The engine and its parts carry decisions out (``Engine.apply``, the channel
 layer, the event writer); nothing here touches the connection.  Output
 shaping (latency, bandwidth) holds frames on the broker's clock
-(:class:`Shaper`).
+(:class:`Shaper`); the slicer hands output over a slice at a time
+(:class:`Slicer`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from ._engine import Engine
 
-__all__ = ["Shaper", "ask", "method_fields"]
+__all__ = ["Shaper", "Slicer", "ask", "method_fields", "slicing"]
 
 
 def ask(eng: Engine, point: Point, **fields: Any) -> Decision | None:
@@ -148,6 +149,11 @@ def at_frames_sending(eng: Engine) -> tuple[Decision, ...]:
     return eng.faults.fire_all(_hit(eng, Point.FRAME_SENDING))
 
 
+def slicing(decisions: tuple[Decision, ...]) -> bool:
+    """Whether a slice rule fired among the frame_sending ``decisions``."""
+    return any(d.action is Action.SLICE for d in decisions)
+
+
 # -- output shaping -------------------------------------------------------------------------
 
 
@@ -182,3 +188,68 @@ class Shaper:
     def next_release(self) -> float | None:
         """When the next held chunk is due (None when nothing is held)."""
         return self.held[0][0] if self.held else None
+
+
+class Slicer:
+    """Output handed over in slices of at most ``size`` bytes, one per take (Toxiproxy's slicer).
+
+    The bytes queue up in order (a backlog read from ``pos``); :meth:`take`
+    gives the next slice, or nothing while the gap after the previous slice
+    (``delay`` seconds, broker clock) has not passed.
+    """
+
+    __slots__ = ("backlog", "delay", "due", "pos", "size", "timer")
+
+    def __init__(self) -> None:
+        self.backlog = bytearray()
+        self.pos = 0
+        self.size: int | None = None
+        self.delay = 0.0
+        #: When the next slice may leave (broker clock).
+        self.due = 0.0
+        self.timer: Timer | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether bytes wait to leave."""
+        return self.pos < len(self.backlog)
+
+    def push(self, data: bytes, decisions: tuple[Decision, ...] | None) -> None:
+        """Queue ``data``; the slice rules that fired set the size (smallest) and delay (largest).
+
+        ``decisions`` is None for output that latency or bandwidth held (the
+        settings stay); new frames with no slice rule firing on them any more
+        (removed, or its count ran out) let what waits leave at once.
+        """
+        if decisions is not None:
+            slices = [d.size for d in decisions if d.action is Action.SLICE and d.size]
+            if slices:
+                self.size = min(slices)
+                self.delay = max(d.delay or 0.0 for d in decisions if d.action is Action.SLICE)
+            elif data:
+                self.size, self.delay = None, 0.0
+        self.backlog += data
+
+    def take(self, now: float) -> bytes:
+        """The next slice (``b""`` while the gap after the last one lasts)."""
+        if not self.pending or now < self.due:
+            return b""
+        end = len(self.backlog) if self.size is None else self.pos + self.size
+        out = bytes(self.backlog[self.pos : end])
+        self.pos += len(out)
+        if self.pos >= len(self.backlog):
+            self.backlog.clear()
+            self.pos = 0
+        elif self.pos > 1 << 16:  # drop what left, in bulk
+            del self.backlog[: self.pos]
+            self.pos = 0
+        self.due = now + self.delay if self.delay else 0.0
+        return out
+
+    def clear(self) -> None:
+        """Forget what waits (the connection ended)."""
+        self.backlog.clear()
+        self.pos = 0
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None

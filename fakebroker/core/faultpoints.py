@@ -12,8 +12,8 @@ Rules:
   None: the first rule of the plan (in order) that matches and fires wins,
   and only that rule counts the firing and is journaled;
 - at ``frame_sending`` the output-shaping rules combine (latencies add up,
-  the lowest bandwidth holds): :meth:`FaultHooks.fire_all` returns every
-  decision that fired there;
+  the lowest bandwidth and the smallest slice hold): :meth:`FaultHooks.fire_all`
+  returns every decision that fired there;
 - the engine carries a decision out; the plan never touches the engine.
 """
 
@@ -60,6 +60,7 @@ class Action(str, enum.Enum):
     DUPLICATE = "duplicate"
     LATENCY = "latency"
     BANDWIDTH = "bandwidth"
+    SLICE = "slice"
 
     def __str__(self) -> str:
         return self.value
@@ -102,6 +103,8 @@ class Decision:
     rate: float | None = None
     #: bytes_received / bytes_sent: how many bytes of the chunk pass before the fault.
     cut: int | None = None
+    #: slice: at most this many bytes leave at a time.
+    size: int | None = None
 
 
 class FaultHooks(Protocol):

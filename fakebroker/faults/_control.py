@@ -253,6 +253,18 @@ class Faults:
         match.setdefault("times", None)
         return self._add(Action.BANDWIDTH, Point.FRAME_SENDING, None, rate=rate, **match)
 
+    def slicer(self, size: int, *, delay: float | None = None, **match: Any) -> Rule:
+        """Send the broker's output in slices of at most ``size`` bytes (Toxiproxy's slicer).
+
+        Each slice leaves on its own: a TCP front writes it separately, the
+        in-process pipe hands it over by itself, so a client reads frames in
+        pieces (``size=1``: a byte at a time).  ``delay``: seconds (broker
+        clock) between two slices.  The bytes and their order are unchanged;
+        byte counts (``after_bytes_sent``) apply to the slices as they leave.
+        """
+        match.setdefault("times", None)
+        return self._add(Action.SLICE, Point.FRAME_SENDING, None, size=size, delay=delay, **match)
+
     # -- publish faults ---------------------------------------------------------------------
 
     def nack_confirms(self, **match: Any) -> Rule:

@@ -41,13 +41,16 @@ POINTS: dict[Point, str] = {
     Point.MESSAGE_ROUTED: "a publish was routed; its confirm has not gone out",
     Point.CONFIRM_SENDING: "a publisher confirm (basic.ack) is about to go out",
     Point.DELIVERY_SENDING: "a basic.deliver is about to go out",
-    Point.FRAME_SENDING: "frames leave the broker (latency, bandwidth)",
+    Point.FRAME_SENDING: "frames leave the broker (latency, bandwidth, slice)",
 }
 
 #: The points that count a connection's bytes (a rule there needs ``bytes=N``).
 BYTE_POINTS = frozenset({Point.BYTES_RECEIVED, Point.BYTES_SENT})
 #: The filters a byte count's hit never carries (a rule setting one could never fire).
 _NOT_AT_BYTES = ("channel", "method", "exchange", "queue", "routing_key", "holding")
+
+#: The fields that count (an int, never a float, string or bool: HTTP sends JSON).
+_COUNTS = ("channel", "nth", "every", "after", "times", "holding", "bytes", "size", "code")
 
 #: The actions, and the points where each makes sense.
 ACTIONS: dict[Action, frozenset[Point]] = {
@@ -73,6 +76,7 @@ ACTIONS: dict[Action, frozenset[Point]] = {
     Action.DUPLICATE: frozenset({Point.DELIVERY_SENDING}),
     Action.LATENCY: frozenset({Point.FRAME_SENDING}),
     Action.BANDWIDTH: frozenset({Point.FRAME_SENDING}),
+    Action.SLICE: frozenset({Point.FRAME_SENDING}),
 }
 
 
@@ -124,6 +128,8 @@ class Rule:
     delay: float | None = None
     #: Bytes per second (bandwidth).
     rate: float | None = None
+    #: slice: the most bytes that leave at a time (``delay``: seconds between two slices).
+    size: int | None = None
     #: How many hits matched the filters, and how many fired.
     seen: int = field(default=0)
     fired: int = field(default=0)
@@ -141,12 +147,24 @@ class Rule:
             self._check_byte_rule(point)
         elif self.bytes is not None:
             raise ValueError(f"bytes=N counts bytes_received or bytes_sent, not {point.value!r}")
-        for name in ("nth", "every", "holding", "bytes"):
+        if (action is Action.SLICE) != (self.size is not None):
+            raise ValueError(
+                "a slice rule needs size=N (the most bytes sent at a time)"
+                if action is Action.SLICE
+                else "size=N is the slice's chunk size; only a slice rule takes it"
+            )
+        for name in _COUNTS:
+            value = getattr(self, name)
+            if value is not None and (type(value) is not int):  # JSON's 1.5, "64", true
+                raise ValueError(f"{name} must be an integer, not {value!r}")
+        for name in ("nth", "every", "holding", "bytes", "size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.probability is not None and not 0.0 <= self.probability <= 1.0:
             raise ValueError("probability must be within [0, 1]")
+        if self.delay is not None and not self.delay >= 0:
+            raise ValueError("delay must be a number of seconds, at least 0")
 
     def _check_byte_rule(self, point: Point) -> None:
         if self.bytes is None:
@@ -220,6 +238,7 @@ class Rule:
             delay=self.delay,
             rate=self.rate,
             cut=cut,
+            size=self.size,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -234,6 +253,7 @@ class Rule:
             "nth",
             "every",
             "bytes",
+            "size",
         )
         out = {key: getattr(self, key) for key in keys if getattr(self, key) is not None}
         return {k: v.value if isinstance(v, Action | Point) else v for k, v in out.items()}

@@ -234,8 +234,8 @@ class Pipe:
             return
         if self.broker.clock.run_due():
             self._changed.notify_all()
+        self._dirty = False  # before: a wakeup while taking (a slicer's next slice) stays
         data = self.engine.data_to_send()
-        self._dirty = False
         if data:
             self._inbox += data
             self._cond.notify_all()

@@ -8,6 +8,7 @@ path, method and status.
 from __future__ import annotations
 
 import json
+import socket
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -17,9 +18,12 @@ import jsonschema
 import kombu
 import pytest
 from openapi_spec_validator import validate
+from pamqp import commands as C
 
 import fakebroker
 from fakebroker.core import VirtualClock
+from fakebroker.testing import wait_for
+from tests.amqp._client import PROTOCOL_HEADER, close, method_frame, start_ok
 
 from .conftest import Api, Response
 
@@ -235,3 +239,151 @@ def test_control_needs_an_administrator(fake: Api) -> None:
         {"error": "not_authorised", "reason": "Not administrator user"},
     )
     assert fake.get(f"{PREFIX}/journal", auth=None).status == 401
+
+
+# -- byte cuts over HTTP ----------------------------------------------------------------------
+
+#: A raw client's whole session, written at once: the handshake, a channel, connection.close.
+_SESSION = b"".join(
+    [
+        PROTOCOL_HEADER,
+        start_ok(),
+        method_frame(0, C.Connection.TuneOk(channel_max=2047, frame_max=131072)),
+        method_frame(0, C.Connection.Open(virtual_host="/")),
+        method_frame(1, C.Channel.Open()),
+        method_frame(0, close()),
+    ]
+)
+
+
+def _session(port: int) -> tuple[bytes, str]:
+    """Send :data:`_SESSION`, read until the stream ends: (bytes read, "eof" or "reset")."""
+    got = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        try:
+            sock.sendall(_SESSION)
+            while chunk := sock.recv(65536):
+                got += chunk
+        except ConnectionResetError:
+            return bytes(got), "reset"
+    return bytes(got), "eof"
+
+
+def _gone(node: fakebroker.Node) -> None:
+    wait_for(lambda: not node.broker.connections, 5, node=node)
+
+
+@pytest.mark.parametrize("shape", ["builder", "rule"])
+def test_a_bytes_sent_cut_added_over_http_cuts_at_exactly_n(
+    fake: Api, spec: dict[str, Any], node: fakebroker.Node, shape: str
+) -> None:
+    path = f"{PREFIX}/faults"
+    full, ending = _session(fake.amqp_port)
+    assert ending == "eof" and len(full) > 300  # start, tune, open-ok, channel.open-ok, close-ok
+    body: dict[str, Any] = (
+        {"builder": "drop_connection", "args": {"after_bytes_sent": 300}}
+        if shape == "builder"
+        else {"action": "drop", "point": "bytes_sent", "bytes": 300}
+    )
+    added = check(spec, "POST", path, fake.post(path, body))
+    assert (added["action"], added["point"], added["bytes"], added["times"]) == (
+        "drop",
+        "bytes_sent",
+        300,
+        1,
+    )
+    assert _session(fake.amqp_port) == (full[:300], "eof")  # exactly 300 bytes, then EOF
+    _gone(node)
+    (rule,) = check(spec, "GET", path, fake.get(path))["rules"]
+    assert (rule["id"], rule["fired"], rule["exhausted"]) == (added["id"], 1, True)
+    assert _session(fake.amqp_port) == (full, "eof")  # times=1: the next one passes
+    entries = fake.get(f"{PREFIX}/journal?kind=fault").json["entries"]
+    assert [(e["details"]["action"], e["details"]["point"]) for e in entries] == [
+        ("drop", "bytes_sent")
+    ]
+
+
+@pytest.mark.parametrize("keyword", ["after_bytes_received", "after_bytes"])
+def test_a_bytes_received_cut_added_over_http_reads_exactly_n(
+    fake: Api, spec: dict[str, Any], node: fakebroker.Node, keyword: str
+) -> None:
+    path = f"{PREFIX}/faults"
+    full, _ = _session(fake.amqp_port)
+    # the engine reads the header, start-ok and 3 bytes of tune-ok, then resets: the
+    # client got connection.start and connection.tune, nothing after them
+    count = len(PROTOCOL_HEADER) + len(start_ok()) + 3
+    added = check(
+        spec,
+        "POST",
+        path,
+        fake.post(path, {"builder": "drop_connection", "args": {keyword: count}}),
+    )
+    assert (added["point"], added["bytes"]) == ("bytes_received", count)
+    start_and_tune = _frames_end(full, 2)
+    assert _session(fake.amqp_port) == (full[:start_and_tune], "reset")
+    _gone(node)
+    assert fake.get(path).json["rules"][0]["fired"] == 1
+    with node.locked() as broker:
+        assert broker.connections == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"builder": "drop_connection", "args": {"after_bytes_sent": 0}}, "bytes must be"),
+        ({"builder": "drop_connection", "args": {"after_bytes_received": -5}}, "bytes must be"),
+        ({"builder": "drop_connection", "args": {"after_bytes_sent": 1.5}}, "integer"),
+        ({"builder": "drop_connection", "args": {"after_bytes_sent": "64"}}, "integer"),
+        ({"builder": "drop_connection", "args": {"after_bytes_sent": True}}, "integer"),
+        (
+            {"builder": "drop_connection", "args": {"after_bytes_sent": 9, "after_bytes": 9}},
+            "takes one of",
+        ),
+        (
+            {"builder": "drop_connection", "args": {"after_bytes_sent": 9, "queue": "q"}},
+            "matches on the connection only",
+        ),
+        ({"action": "drop", "point": "bytes_sent"}, "needs bytes=N"),
+        ({"action": "drop", "point": "bytes_received", "bytes": 64, "channel": 1}, "only"),
+        ({"action": "drop", "point": "method_received", "bytes": 64}, "bytes=N counts"),
+    ],
+)
+def test_an_invalid_byte_cut_is_refused_with_400(
+    fake: Api, spec: dict[str, Any], body: dict[str, Any], reason: str
+) -> None:
+    path = f"{PREFIX}/faults"
+    r = fake.post(path, body)
+    assert r.status == 400, r
+    answer = check(spec, "POST", path, r)
+    assert answer["error"] == "bad_request" and reason in answer["reason"], answer
+    assert fake.get(path).json["rules"] == []  # nothing was added
+    assert _session(fake.amqp_port)[1] == "eof"  # and connections still work
+
+
+def _frames_end(data: bytes, count: int) -> int:
+    """Where the ``count``-th frame of ``data`` ends."""
+    pos = 0
+    for _ in range(count):
+        pos += 7 + int.from_bytes(data[pos + 3 : pos + 7], "big") + 1
+    return pos
+
+
+def test_a_slicer_added_over_http_slices_the_output(
+    fake: Api, spec: dict[str, Any], node: fakebroker.Node
+) -> None:
+    path = f"{PREFIX}/faults"
+    full, _ = _session(fake.amqp_port)
+    added = check(spec, "POST", path, fake.post(path, {"builder": "slicer", "args": {"size": 7}}))
+    assert (added["action"], added["point"], added["size"], added["times"]) == (
+        "slice",
+        "frame_sending",
+        7,
+        None,
+    )
+    assert _session(fake.amqp_port) == (full, "eof")  # the same bytes, in 7-byte slices
+    assert fake.get(path).json["rules"][0]["fired"] >= 1
+    for args in ({"size": 0}, {"size": "7"}, {}, {"size": 7, "delay": -1}):
+        r = fake.post(path, {"builder": "slicer", "args": args})
+        assert r.status == 400, (args, r)
+        check(spec, "POST", path, r)
+    assert len(fake.get(path).json["rules"]) == 1

@@ -43,6 +43,7 @@ BUILDERS = (
     "stall",
     "latency",
     "bandwidth",
+    "slicer",
     "nack_confirms",
     "delay_confirms",
     "withhold_confirms",
