@@ -84,16 +84,16 @@ class ConnectionLog:
         self.vhost: str | None = None
 
     def _info(self, msg: str, *args: object) -> None:
-        self.sink.info(msg, *args, extra={"erlang_pid": self.pid})
+        self.sink.info(msg, *_printable(args), extra={"erlang_pid": self.pid})
 
     def _warning(self, msg: str, *args: object) -> None:
-        self.sink.warning(msg, *args, extra={"erlang_pid": self.pid})
+        self.sink.warning(msg, *_printable(args), extra={"erlang_pid": self.pid})
 
     def _error(self, msg: str, *args: object) -> None:
-        self.sink.error(msg, *args, extra={"erlang_pid": self.pid})
+        self.sink.error(msg, *_printable(args), extra={"erlang_pid": self.pid})
 
     def _exception(self, msg: str, *args: object) -> None:
-        self.sink.exception(msg, *args, extra={"erlang_pid": self.pid})
+        self.sink.exception(msg, *_printable(args), extra={"erlang_pid": self.pid})
 
     def _label(self) -> str:
         return f"{self.name} - {self.client}" if self.client else self.name
@@ -173,3 +173,14 @@ class ConnectionLog:
     def internal_error(self) -> None:
         """A bug in fakebroker: the client gets 541 INTERNAL_ERROR."""
         self._exception("internal error on connection %s (%s)", self.pid, self._label())
+
+
+def _printable(args: tuple[object, ...]) -> tuple[object, ...]:
+    """Texts whose raw bytes are not UTF-8 (names kept with surrogateescape) shown as
+    ``\\xff`` escapes: a log line must be encodable wherever it goes."""
+    return tuple(
+        a.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        if isinstance(a, str) and not a.isascii()
+        else a
+        for a in args
+    )

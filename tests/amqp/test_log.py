@@ -273,3 +273,14 @@ def test_the_broker_logfile_the_403_text_points_to_exists(tmp_path: Path) -> Non
         proc.terminate()
         proc.communicate(timeout=10)
     assert "PLAIN login refused: user 'guest' - invalid credentials" in log.read_text()  # AMQPLAIN
+
+
+def test_a_name_that_is_not_utf8_is_logged_with_escapes(caplog: pytest.LogCaptureFixture) -> None:
+    """The 404 carries the name's raw bytes; the log line shows them as \\xNN, encodable."""
+    from tests.amqp import probe_malformed as P
+
+    caplog.set_level(logging.INFO, logger="fakebroker")
+    P.fake_answer(P.CASES["publish-exchange-not-utf8"])
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and errors[-1].endswith("no exchange '\\xff\\xfek' in vhost '/'")
+    errors[-1].encode()
