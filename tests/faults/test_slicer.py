@@ -34,19 +34,22 @@ from fakebroker.fronts._protocol import amqp_engine_factory
 from tests.amqp._client import PROTOCOL_HEADER, close, method_frame, start_ok
 
 from ._front import Front, open_front
-from .test_byte_cuts import SCRIPT
+from .test_byte_cuts import CLOSE_OK, SCRIPT
 
 SIZES = [1, 7]
 
 
 def _reads_inproc(node: Node, data: bytes) -> list[bytes]:
-    """Send ``data`` through a pipe at once; every read until EOF (65536 bytes asked each time)."""
+    """Send ``data`` through a pipe at once; every read (65536 bytes asked each time) until
+    EOF or close-ok (after which the broker, as RabbitMQ, leaves the socket to the client)."""
     pipe = Pipe(node=node)
-    reads = []
+    reads: list[bytes] = []
+    got = bytearray()
     try:
         pipe.send(data)
-        while chunk := pipe.recv(65536, timeout=5):
+        while not got.endswith(CLOSE_OK) and (chunk := pipe.recv(65536, timeout=5)):
             reads.append(chunk)
+            got += chunk
     finally:
         pipe.close()
     return reads
@@ -56,7 +59,7 @@ def _read_tcp(port: int, data: bytes) -> bytes:
     got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
-        while chunk := sock.recv(65536):
+        while not got.endswith(CLOSE_OK) and (chunk := sock.recv(65536)):
             got += chunk
     return bytes(got)
 

@@ -257,12 +257,14 @@ _SESSION = b"".join(
 
 
 def _session(port: int) -> tuple[bytes, str]:
-    """Send :data:`_SESSION`, read until the stream ends: (bytes read, "eof" or "reset")."""
+    """Send :data:`_SESSION`, read until the stream ends or close-ok arrives (then the
+    broker, as RabbitMQ, leaves the socket to the client): (bytes read, "eof" or "reset")."""
     got = bytearray()
+    close_ok = b"\x01\x00\x00\x00\x00\x00\x04\x00\x0a\x00\x33\xce"
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         try:
             sock.sendall(_SESSION)
-            while chunk := sock.recv(65536):
+            while not got.endswith(close_ok) and (chunk := sock.recv(65536)):
                 got += chunk
         except ConnectionResetError:
             return bytes(got), "reset"
