@@ -13,7 +13,7 @@ from redis.retry import Retry
 
 from fakebroker.testing._redis import RedisBrokerHandle
 
-from ._raw import Raw
+from ._raw import Raw, request
 
 
 def test_drop_before_a_command_is_not_applied_and_the_client_retries(
@@ -131,3 +131,64 @@ def test_restore_visible_cut_between_hget_and_exec_is_redone_once(
         again.ack()
     names = [c.name for c in redis_broker.node.redis.commands()]  # type: ignore[union-attr]
     assert names.count("HGET") >= 2  # the transaction ran twice
+
+
+def _recording_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every write the RESP front makes, in order (a spy on its one write path)."""
+    from fakebroker.fronts.redis._server import _Client
+
+    writes: list[bytes] = []
+    original = _Client._write_now
+
+    def write(self: _Client, data: bytes, size: int | None = None, gap: float = 0.0) -> None:
+        writes.append(data)
+        original(self, data)
+
+    monkeypatch.setattr(_Client, "_write_now", write)
+    return writes
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_a_slicer_sends_each_reply_in_writes_of_size_bytes(
+    fake_redis: RedisBrokerHandle, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    raw = Raw(fake_redis.url)
+    writes = _recording_writes(monkeypatch)
+    rule = fake_redis.faults.slicer(size)
+    raw.send(b"PING\r\n" + request("ECHO", "0123456789"))  # two replies, one read
+    assert raw.reply() + raw.reply() == b"+PONG\r\n$10\r\n0123456789\r\n"
+    data = b"".join(writes)
+    assert data == b"+PONG\r\n$10\r\n0123456789\r\n"
+    assert [len(w) for w in writes] == [len(data[i : i + size]) for i in range(0, len(data), size)]
+    assert rule.fired >= 1
+    fake_redis.node.faults.remove(rule)  # type: ignore[union-attr]
+    raw.close()
+
+
+def test_sliced_replies_keep_their_order_with_a_delay(fake_redis: RedisBrokerHandle) -> None:
+    """Slices 0.02 s apart: a reply flushed while another is being sliced waits behind it."""
+    raw = Raw(fake_redis.url)
+    rule = fake_redis.faults.slicer(2, delay=0.02)
+    started = time.monotonic()
+    raw.send(request("ECHO", "abcdef"))
+    raw.send(request("ECHO", "ghijkl"))
+    assert [raw.reply(), raw.reply()] == [b"$6\r\nabcdef\r\n", b"$6\r\nghijkl\r\n"]
+    assert time.monotonic() - started >= 0.02 * (2 * 6 - 1)  # 12 slices of 2 bytes, 11 gaps
+    fake_redis.node.faults.remove(rule)  # type: ignore[union-attr]
+    raw.close()
+
+
+@pytest.mark.parametrize("size", [1, 7])
+def test_kombu_and_redis_py_work_through_slices(fake_redis: RedisBrokerHandle, size: int) -> None:
+    rule = fake_redis.faults.slicer(size)
+    client = fake_redis.client()
+    client.set("k", "v" * 100)
+    assert client.get("k") == b"v" * 100
+    with fake_redis.connection() as conn:
+        queue = conn.SimpleQueue("sliced")
+        queue.put({"n": 1})
+        message = queue.get(timeout=5)
+        assert message.payload == {"n": 1}
+        message.ack()
+        queue.close()
+    fake_redis.node.faults.remove(rule)  # type: ignore[union-attr]

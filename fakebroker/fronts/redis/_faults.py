@@ -15,7 +15,9 @@ served blocking pop the key it popped; ``connection`` the client's
   reply is lost; stall);
 - ``delivery_sending``: a blocking pop (BRPOP ...) took a value, its reply
   not sent (drop: the value is gone, as on a real Redis; close_connection);
-- ``frame_sending``: replies leave the front (latency).
+- ``frame_sending``: replies leave the front (latency; slice: each reply's
+  bytes leave in writes of at most ``size`` bytes, ``delay`` real seconds
+  apart, in order).
 
 "Between MULTI and EXEC" is a drop before ``EXEC``: the queued commands are
 discarded with the connection, none applied.  Durations (stall, latency)
@@ -85,13 +87,19 @@ def fire(node: Node, at: Hit) -> Decision | None:
     return decision
 
 
-def latency(client: _Client) -> float:
-    """Seconds to hold output by (the latency rules that fire), 0 for none."""
+def shaping(client: _Client) -> tuple[float, int | None, float]:
+    """How output leaves, by the rules that fire: (latency in seconds, the slice size or
+    None, seconds between slices); (0, None, 0) for none."""
     faults = client.node.faults
     if not faults.armed(Point.FRAME_SENDING):
-        return 0.0
+        return 0.0, None, 0.0
     fired = faults.fire_all(_hit(client.name, Point.FRAME_SENDING, None, None, 0))
-    return sum(d.delay or 0.0 for d in fired if d.action is Action.LATENCY)
+    delay = sum(d.delay or 0.0 for d in fired if d.action is Action.LATENCY)
+    slices = [d for d in fired if d.action is Action.SLICE and d.size]
+    if not slices:
+        return delay, None, 0.0
+    size = min(d.size for d in slices if d.size)
+    return delay, size, max(d.delay or 0.0 for d in slices)
 
 
 class RedisFaults:
@@ -139,6 +147,12 @@ class RedisFaults:
         """Hold every reply ``delay`` seconds (real time)."""
         match.setdefault("times", None)
         return self._add("latency", "frame_sending", None, delay=delay, **match)
+
+    def slicer(self, size: int, *, delay: float | None = None, **match: Any) -> Rule:
+        """Send replies in writes of at most ``size`` bytes, ``delay`` seconds (real time)
+        apart: Toxiproxy's slicer, as ``node.faults.slicer`` for AMQP."""
+        match.setdefault("times", None)
+        return self._add("slice", "frame_sending", None, size=size, delay=delay, **match)
 
     def restart(self, *, keep_data: bool = True) -> None:
         """Restart Redis now: every client is reset; without ``keep_data`` every key goes."""

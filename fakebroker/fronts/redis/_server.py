@@ -155,6 +155,8 @@ class _Client(asyncio.Protocol):
         self.sock: FrontSocket | None = None
         self.name = "?"
         self._out: list[bytes] = []
+        #: Bytes a slice rule holds back, sent a slice at a time (everything after queues).
+        self._sliced = bytearray()
         self._running = False
         self._flush_pending = False
         self._timer: asyncio.TimerHandle | None = None
@@ -342,13 +344,34 @@ class _Client(asyncio.Protocol):
         data = b"".join(self._out)
         self._out.clear()
         with self.node.lock:
-            delay = _faults.latency(self)
+            delay, size, gap = _faults.shaping(self)
+        write = self._write_now if size is None and not self._sliced else self._slice
         if delay:
-            self.server.loop.call_later(delay, self._write_now, data)
+            self.server.loop.call_later(delay, write, data, size, gap)
         else:
-            self._write_now(data)
+            write(data, size, gap)
 
-    def _write_now(self, data: bytes) -> None:
+    def _slice(self, data: bytes, size: int | None, gap: float) -> None:
+        """Queue ``data`` behind what is being sliced; the first slice leaves now."""
+        more = bool(self._sliced)
+        self._sliced += data
+        if not more:
+            self._next_slice(size or len(self._sliced), gap)
+
+    def _next_slice(self, size: int, gap: float) -> None:
+        chunk = bytes(self._sliced[:size])
+        del self._sliced[:size]
+        self._write_now(chunk)
+        if self._sliced and not self._lost:  # each slice a write of its own, in order
+            loop = self.server.loop
+            if gap:
+                loop.call_later(gap, self._next_slice, size, gap)
+            else:
+                loop.call_soon(self._next_slice, size, gap)
+        else:
+            self._sliced.clear()
+
+    def _write_now(self, data: bytes, size: int | None = None, gap: float = 0.0) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
             return
