@@ -494,6 +494,11 @@ class Engine:
     # -- input ------------------------------------------------------------------------------
 
     def _process(self) -> None:
+        self._read_frames()
+        # RabbitMQ's reader forgets a channel the client closed between reads (_state.py)
+        self.channels.settle()
+
+    def _read_frames(self) -> None:
         machine = self.machine
         # hot loop: Machine.reads, read directly
         while not (machine.stalled or machine.input_broken) and machine.state not in _NOT_READING:
