@@ -65,7 +65,7 @@ class OpenChannel:
         return self.state is not ChannelState.OPEN
 
     def move(self, event: ChannelEvent) -> None:
-        """Apply ``event`` (``_state.CHANNEL_TRANSITIONS``); a closed channel's content is ignored."""
+        """Apply ``event`` (``_state.CHANNEL_TRANSITIONS``); a closed channel ignores content."""
         self.state = move_channel(self.state, event)
         self.assembler.ignoring = True
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 from pamqp import base, commands, decode, encode
 
@@ -39,10 +39,10 @@ from ._tables import FieldError, Timestamp, decode_table, encode_table, encode_t
 
 __all__ = [
     "FRAME_END",
-    "AccessRequest",
-    "AccessRequestOk",
     "HEARTBEAT_FRAME",
     "PROPERTY_NAMES",
+    "AccessRequest",
+    "AccessRequestOk",
     "content_frames",
     "decode_method",
     "decode_properties",
@@ -72,7 +72,15 @@ _U64 = struct.Struct(">Q")
 class AccessRequest(base.Frame):
     """access.request (30, 10): RabbitMQ 3.10 answers request-ok with ticket 1, whatever it asks."""
 
-    __slots__: ClassVar[list[str]] = ["realm", "exclusive", "passive", "active", "write", "read"]
+    #: the arguments in wire order, as pamqp's classes keep them
+    __slots__: ClassVar[list[str]] = [  # noqa: RUF023
+        "realm",
+        "exclusive",
+        "passive",
+        "active",
+        "write",
+        "read",
+    ]
     frame_id: ClassVar[int] = 10
     index: ClassVar[int] = 0x001E000A
     name: ClassVar[str] = "Access.Request"
@@ -285,7 +293,7 @@ def decode_method(payload: bytes, *, utf8: bool = True) -> base.Frame:
     if cls is None:
         raise dropped(f"unknown method {class_id}/{method_id}")
     # every slot is set by _unmarshal: skip pamqp's __init__, which validates only its defaults
-    method = cast(base.Frame, object.__new__(cls))
+    method = object.__new__(cls)
     args = payload[4:]
     try:
         used = _unmarshal(method, args)

@@ -1,8 +1,9 @@
 """Client methods on an open channel, mapped to the core.
 
 Each handler calls one core channel method (access.request, deprecated,
-none: RabbitMQ grants ticket 1) and returns the synchronous reply: a method, a method with a message (basic.get-ok), or None (nowait
-variants, basic.ack, basic.publish, ...).  Errors are the core's exceptions;
+none: RabbitMQ grants ticket 1) and returns the synchronous reply: a
+method, a method with a message (basic.get-ok), or None (nowait variants,
+basic.ack, basic.publish, ...).  Errors are the core's exceptions;
 the engine turns them into channel.close or connection.close.
 """
 
