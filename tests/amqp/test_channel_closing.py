@@ -315,3 +315,27 @@ def test_a_split_read_frees_the_channel_between_the_parts() -> None:
     client.engine.receive_data(CLOSE + OPEN[:5])
     assert [f.name for _, f in client.recv()] == ["Channel.CloseOk"]
     assert [f.name for _, f in client.send(OPEN[5:])] == ["Channel.OpenOk"]
+
+
+def test_every_channel_state_is_reachable_from_open_and_gone_is_the_end() -> None:
+    from fakebroker.amqp._state import (
+        CHANNEL_TRANSITIONS,
+        BadTransition,
+        ChannelEvent,
+        ChannelState,
+        move_channel,
+    )
+
+    seen, frontier = {ChannelState.OPEN}, [ChannelState.OPEN]
+    while frontier:
+        state = frontier.pop()
+        for (source, _), target in CHANNEL_TRANSITIONS.items():
+            if source is state and target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    assert seen == set(ChannelState)
+    assert not any(source is ChannelState.GONE for source, _ in CHANNEL_TRANSITIONS)
+    with pytest.raises(BadTransition, match="channel input_read in state server_closed"):
+        move_channel(ChannelState.SERVER_CLOSED, ChannelEvent.INPUT_READ)
+    with pytest.raises(BadTransition):
+        move_channel(ChannelState.CLIENT_CLOSED, ChannelEvent.CLIENT_CLOSE)
