@@ -52,22 +52,19 @@ __all__ = ["Channels", "OpenChannel", "class_and_method"]
 class OpenChannel:
     """The engine's side of one channel."""
 
-    __slots__ = ("assembler", "core", "state")
+    __slots__ = ("assembler", "closing", "core", "state")
 
     def __init__(self, core: Channel) -> None:
         self.core = core
         self.assembler = Assembler(limit=core.broker.max_message_size)
         self.state = ChannelState.OPEN
-
-    @property
-    def closing(self) -> bool:
-        """True once either side sent channel.close (commands are discarded)."""
-        return self.state is not ChannelState.OPEN
+        #: True once either side sent channel.close (``state`` is not OPEN; read per frame).
+        self.closing = False
 
     def move(self, event: ChannelEvent) -> None:
         """Apply ``event`` (``_state.CHANNEL_TRANSITIONS``); a closed channel ignores content."""
-        self.state = move_channel(self.state, event)
-        self.assembler.ignoring = True
+        self.state = move_channel(self.state, event)  # every move leaves OPEN for good
+        self.closing = self.assembler.ignoring = True
 
 
 def _ids(method: base.Frame) -> tuple[int, int]:
