@@ -339,3 +339,37 @@ def test_every_channel_state_is_reachable_from_open_and_gone_is_the_end() -> Non
         move_channel(ChannelState.SERVER_CLOSED, ChannelEvent.INPUT_READ)
     with pytest.raises(BadTransition):
         move_channel(ChannelState.CLIENT_CLOSED, ChannelEvent.CLIENT_CLOSE)
+
+
+_AMQP_0_8 = P.Case(
+    "amqp-0-8-access-and-closes",
+    "raw",
+    lambda t: (
+        b"AMQP\x01\x01\x08\x00"
+        + start_ok()
+        + method_frame(0, C.Connection.TuneOk(*P.TUNE))
+        + method_frame(0, C.Connection.Open(virtual_host="/"))
+        + OPEN
+        + access(rest=b"\x1f")
+        + CLOSE
+        + CLOSE
+    ),
+    wait=2.0,
+)
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "fakebroker",
+        pytest.param(
+            "rabbitmq",
+            marks=pytest.mark.skipif(not reachable(), reason="RabbitMQ is not reachable"),
+        ),
+    ],
+)
+def test_amqp_0_8_access_request_and_pipelined_closes(backend: str) -> None:
+    """The same answers on AMQP 0-8, whose access class and channel.close are 0-9-1's."""
+    answer = (P.fake_answer if backend == "fakebroker" else P.rabbit_answer)(_AMQP_0_8, "t")
+    assert answer.frames[3:] == [(1, "Channel.OpenOk", b""), REQUEST_OK, CLOSE_OK_1, CLOSE_OK_1]
+    assert answer.frames[0] == (0, "Connection.Start", 8, 0)
