@@ -1,13 +1,22 @@
 """Channels of a running connection: opening, closing, and commands to the core.
 
-Rules (RabbitMQ 3.10, texts verbatim):
+Rules (RabbitMQ 3.10.8, texts verbatim; a channel's states and moves are
+``_state.CHANNEL_TRANSITIONS``):
 - a method on an unopened channel other than channel.open is 504
   ``expected 'channel.open'``; a second channel.open is 504 ``second
   'channel.open' seen``; channel_max limits how many channels are open at
   once (530), not the channel numbers;
 - a heartbeat frame on a channel is 505;
-- after the server sent channel.close, everything on that channel but
-  channel.close / close-ok is discarded until close-ok arrives;
+- the client's channel.close closes the core channel at once; its close-ok
+  goes out, and the number is free, once the input received so far is read
+  (``Channels.settle``, the engine's end of a read); until then the frames
+  that came with the close reach the closed channel;
+- a closed channel (by the server's channel.close or the client's) still
+  assembles its frames (their 505 / 501 errors stand) but discards the
+  commands, their content properties never decoded, except: channel.open is
+  504 ``second 'channel.open' seen``; channel.close is answered close-ok;
+  close-ok forgets the channel at once (a close-ok owed is then never sent);
+- a connection error or close forgets every channel, close-oks owed unsent;
 - methods only a server sends, and connection methods on a channel, are 503
   ``unimplemented method``;
 - a channel error from the core closes the channel; a connection error
@@ -31,6 +40,7 @@ from ._codec import decode_method
 from ._content import Assembler, Command
 from ._dispatch import HANDLERS, Reply
 from ._errors import ProtocolError, channel_error, command_invalid, octets, unexpected_frame
+from ._state import ChannelEvent, ChannelState, move_channel
 from ._wire import FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, Frame
 
 if TYPE_CHECKING:
@@ -42,12 +52,19 @@ __all__ = ["Channels", "OpenChannel", "class_and_method"]
 class OpenChannel:
     """The engine's side of one channel."""
 
-    __slots__ = ("assembler", "closing", "core")
+    __slots__ = ("assembler", "closing", "core", "state")
 
     def __init__(self, core: Channel) -> None:
         self.core = core
         self.assembler = Assembler(limit=core.broker.max_message_size)
+        self.state = ChannelState.OPEN
+        #: True once either side sent channel.close (``state`` is not OPEN; read per frame).
         self.closing = False
+
+    def move(self, event: ChannelEvent) -> None:
+        """Apply ``event`` (``_state.CHANNEL_TRANSITIONS``); a closed channel ignores content."""
+        self.state = move_channel(self.state, event)  # every move leaves OPEN for good
+        self.closing = self.assembler.ignoring = True
 
 
 def _ids(method: base.Frame) -> tuple[int, int]:
@@ -72,6 +89,8 @@ class Channels:
     def __init__(self, *, engine: Engine) -> None:
         self._engine = engine
         self._open: dict[int, OpenChannel] = {}
+        #: Channels the client closed, each owed its close-ok at the end of the read.
+        self._owed: dict[int, OpenChannel] = {}
         #: Exchange and routing key of each confirm a confirm_sending rule may match.
         self._confirm_info: dict[tuple[int, int], tuple[str, str]] = {}
 
@@ -91,8 +110,19 @@ class Channels:
         return sum(len(c.core.unacked) for c in self._open.values())
 
     def clear(self) -> None:
-        """Forget every channel (the core connection is going)."""
+        """Forget every channel (the core connection is going); close-oks owed stay unsent."""
         self._open.clear()
+        self._owed.clear()
+
+    def settle(self) -> None:
+        """The input received so far is read: each channel the client closed goes, close-ok sent."""
+        if not self._owed:
+            return
+        owed, self._owed = self._owed, {}
+        for number, chan in owed.items():
+            chan.move(ChannelEvent.INPUT_READ)
+            del self._open[number]
+            self._engine.out.send(number, C.Channel.CloseOk())
 
     def confirm_target(self, number: int, tag: int) -> tuple[str, str] | None:
         """Take the exchange and routing key recorded for confirm ``tag``, if any."""
@@ -107,9 +137,11 @@ class Channels:
             raise unexpected_frame(octets(frame.type, frame.payload))
         if chan is None:
             return self._on_unopened(frame)
-        if chan.closing:
-            return self._on_closing_channel(frame.channel, frame)
         command = chan.assembler.feed(frame)
+        if chan.closing:
+            if command is not None:
+                self._on_closed_command(frame.channel, chan, command.method)
+            return None
         if command is not None:
             self._on_command(frame.channel, chan, command)
         elif frame.type == FRAME_HEADER and self._engine.faults.armed(
@@ -140,18 +172,15 @@ class Channels:
         self._open[frame.channel] = OpenChannel(conn.open_channel(frame.channel))
         eng.out.send(frame.channel, C.Channel.OpenOk())
 
-    def _on_closing_channel(self, number: int, frame: Frame) -> None:
-        if frame.type != FRAME_METHOD:
-            return
-        method = decode_method(frame.payload)
+    def _on_closed_command(self, number: int, chan: OpenChannel, method: base.Frame) -> None:
         if isinstance(method, C.Channel.Open):  # RabbitMQ's reader still counts it as open
             raise _misplaced(method)
-        if isinstance(method, C.Channel.Close):
-            # Answered, but the channel stays closing until the client's
-            # close-ok for the server's close arrives (RabbitMQ 3.10).
+        if isinstance(method, C.Channel.Close):  # answered; the channel stays as it is
             self._engine.out.send(number, C.Channel.CloseOk())
         elif isinstance(method, C.Channel.CloseOk):
+            chan.move(ChannelEvent.CLOSE_OK)
             del self._open[number]
+            self._owed.pop(number, None)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -206,8 +235,9 @@ class Channels:
         method = command.method
         if isinstance(method, C.Channel.Close):
             chan.core.close()
-            del self._open[number]
-            return C.Channel.CloseOk()
+            chan.move(ChannelEvent.CLIENT_CLOSE)
+            self._owed[number] = chan  # close-ok at the end of the read (settle)
+            return None
         if type(method) is C.Basic.Publish:
             self._publish(chan, command, method)
             return None
@@ -249,7 +279,7 @@ class Channels:
         chan = self._open.get(number)
         if chan is None or chan.closing:
             return
-        chan.closing = True
+        chan.move(ChannelEvent.SERVER_CLOSE)
         close = C.Channel.Close(
             reply_code=error.code,
             reply_text=error.reply_text,

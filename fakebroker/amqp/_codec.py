@@ -20,14 +20,17 @@ Rules (RabbitMQ 3.10.8, probed: tests/amqp/test_malformed.py):
 - a short string that is not UTF-8 is decoded with ``surrogateescape`` and
   encoded back the same way, so names RabbitMQ takes as bytes round-trip;
 - tables and content properties are encoded here (not by pamqp) so that
-  values keep RabbitMQ's types (_tables).
+  values keep RabbitMQ's types (_tables);
+- the access class (30) of AMQP 0-9-1, deprecated and left out by pamqp, is
+  defined here: access.request (realm, then five bits) is decoded like any
+  method, access.request-ok (a short ticket) encoded like any.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 from pamqp import base, commands, decode, encode
 
@@ -38,6 +41,8 @@ __all__ = [
     "FRAME_END",
     "HEARTBEAT_FRAME",
     "PROPERTY_NAMES",
+    "AccessRequest",
+    "AccessRequestOk",
     "content_frames",
     "decode_method",
     "decode_properties",
@@ -59,6 +64,57 @@ _PROP_FLAGS = dict(_PROPS.flags)
 _HEADER = struct.Struct(">BHI")
 _U32 = struct.Struct(">L")
 _U64 = struct.Struct(">Q")
+
+
+# -- the access class (pamqp has none) ------------------------------------------------------
+
+
+class AccessRequest(base.Frame):
+    """access.request (30, 10): RabbitMQ 3.10 answers request-ok with ticket 1, whatever it asks."""
+
+    #: the arguments in wire order, as pamqp's classes keep them
+    __slots__: ClassVar[list[str]] = [  # noqa: RUF023
+        "realm",
+        "exclusive",
+        "passive",
+        "active",
+        "write",
+        "read",
+    ]
+    frame_id: ClassVar[int] = 10
+    index: ClassVar[int] = 0x001E000A
+    name: ClassVar[str] = "Access.Request"
+    synchronous: ClassVar[bool] = True
+    valid_responses: ClassVar[list[str]] = ["Access.RequestOk"]
+
+    _realm = "shortstr"
+    _exclusive = _passive = _active = _write = _read = "bit"
+
+    def __init__(self, realm: str = "/data") -> None:
+        self.realm = realm
+        self.exclusive = self.passive = self.active = self.write = self.read = False
+
+
+class AccessRequestOk(base.Frame):
+    """access.request-ok (30, 11)."""
+
+    __slots__: ClassVar[list[str]] = ["ticket"]
+    frame_id: ClassVar[int] = 11
+    index: ClassVar[int] = 0x001E000B
+    name: ClassVar[str] = "Access.RequestOk"
+
+    _ticket = "short"
+
+    def __init__(self, ticket: int = 1) -> None:
+        self.ticket = ticket
+
+
+#: Methods by index: pamqp's, and the access class.
+_METHODS: dict[int, type[base.Frame]] = {
+    **commands.INDEX_MAPPING,
+    AccessRequest.index: AccessRequest,
+    AccessRequestOk.index: AccessRequestOk,
+}
 
 
 # -- decoding -------------------------------------------------------------------------------
@@ -233,11 +289,11 @@ def decode_method(payload: bytes, *, utf8: bool = True) -> base.Frame:
     texts may carry any bytes, as RabbitMQ's do).
     """
     class_id, method_id = struct.unpack_from(">HH", payload)
-    cls = commands.INDEX_MAPPING.get((class_id << 16) | method_id)
+    cls = _METHODS.get((class_id << 16) | method_id)
     if cls is None:
         raise dropped(f"unknown method {class_id}/{method_id}")
     # every slot is set by _unmarshal: skip pamqp's __init__, which validates only its defaults
-    method = cast(base.Frame, object.__new__(cls))
+    method = object.__new__(cls)
     args = payload[4:]
     try:
         used = _unmarshal(method, args)

@@ -11,7 +11,8 @@ Rules (RabbitMQ 3.10, texts verbatim):
   header declaring 2^62 bytes;
 - the properties are decoded once the command is complete, as RabbitMQ's
   channel decodes them (a header with junk properties whose body has not
-  all come yet is no error, probed); then a failure is 541 (_codec);
+  all come yet is no error, probed); then a failure is 541 (_codec); a
+  closed channel's (``ignoring``) are never decoded;
 - any other frame order is 505 UNEXPECTED_FRAME, reported against the
   content method being assembled;
 - transitions are the table ``_TRANSITIONS``: (state, frame type) -> handler.
@@ -65,6 +66,8 @@ class Assembler:
     #: Bodies declared larger than this are counted, not kept.
     limit: int = 1 << 62
     discarding: bool = False
+    #: The channel is closed: its commands are discarded, their properties not decoded.
+    ignoring: bool = False
 
     def feed(self, frame: Frame) -> Command | None:
         """The command ``frame`` completes, or None; ProtocolError on a wrong frame."""
@@ -83,7 +86,7 @@ class Assembler:
         assert command is not None
         command.body = b"".join(self.chunks)
         self.discarding = False
-        if command.header is not None:
+        if command.header is not None and not self.ignoring:
             command.properties = decode_properties(command.header[12:])
         self.state, self.pending, self.chunks = _State.METHOD, None, []
         return command

@@ -1,8 +1,9 @@
 """Client methods on an open channel, mapped to the core.
 
-Each handler calls one core channel method and returns the synchronous
-reply: a method, a method with a message (basic.get-ok), or None (nowait
-variants, basic.ack, basic.publish, ...).  Errors are the core's exceptions;
+Each handler calls one core channel method (access.request, deprecated,
+none: RabbitMQ grants ticket 1) and returns the synchronous reply: a
+method, a method with a message (basic.get-ok), or None (nowait variants,
+basic.ack, basic.publish, ...).  Errors are the core's exceptions;
 the engine turns them into channel.close or connection.close.
 """
 
@@ -16,7 +17,7 @@ from pamqp import commands as C
 
 from fakebroker.core import Channel, Message
 
-from ._codec import unchecked
+from ._codec import AccessRequest, AccessRequestOk, unchecked
 
 __all__ = ["CLIENT_CONTENT_METHODS", "HANDLERS", "Reply"]
 
@@ -214,6 +215,12 @@ def _tx_commit(ch: Channel, m: C.Tx.Commit) -> Reply:
 def _tx_rollback(ch: Channel, m: C.Tx.Rollback) -> Reply:
     ch.tx_rollback()
     return C.Tx.RollbackOk()
+
+
+@_handles(AccessRequest)
+def _access_request(ch: Channel, m: AccessRequest) -> Reply:
+    # RabbitMQ 3.10 grants every request (the access class is deprecated): ticket 1
+    return AccessRequestOk(ticket=1)
 
 
 @_handles(C.Channel.Flow)

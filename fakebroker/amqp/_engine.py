@@ -19,6 +19,8 @@ Rules (RabbitMQ 3.10):
   the socket reset after the heartbeat (at most 30 s) unless it closes first;
 - a channel error sends channel.close; the channel then ignores everything
   but channel.close / close-ok;
+- a channel the client closed is forgotten, its close-ok sent, once the
+  input at hand is read (``Channels.settle`` at the end of each read);
 - a method's synchronous reply is written before the core's outbox is drained;
 - an unexpected exception becomes 541 INTERNAL_ERROR, never escapes.
 """
@@ -494,6 +496,11 @@ class Engine:
     # -- input ------------------------------------------------------------------------------
 
     def _process(self) -> None:
+        self._read_frames()
+        # RabbitMQ's reader forgets a channel the client closed between reads (_state.py)
+        self.channels.settle()
+
+    def _read_frames(self) -> None:
         machine = self.machine
         # hot loop: Machine.reads, read directly
         while not (machine.stalled or machine.input_broken) and machine.state not in _NOT_READING:

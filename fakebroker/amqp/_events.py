@@ -1,7 +1,8 @@
 """The core's asynchronous events turned into frames (docs/architecture.md, the events table).
 
 Rules:
-- events for a channel that is gone or closing are dropped;
+- events for a channel that is gone or closed (by either side, ``_state.py``)
+  are dropped;
 - basic.cancel goes only to clients with ``consumer_cancel_notify``, and
   connection.blocked / unblocked only to clients with ``connection.blocked``;
 - ConnectionClosed sends connection.close and waits for close-ok (30 s), or

@@ -24,6 +24,24 @@ States (``TRANSITIONS`` is the whole table; any other move is a bug):
     HEADER ... RUNNING          --close_sent-->      CLOSING
     every state but CLOSED      --ended-->           CLOSED
 
+Channels (``CHANNEL_TRANSITIONS``; ``_channels.py`` moves each through it):
+
+    OPEN           commands go to the core
+    SERVER_CLOSED  the server sent channel.close; waits for the client's close-ok
+    CLIENT_CLOSED  the client sent channel.close; its close-ok is owed
+    GONE           forgotten: the number is free for a new channel.open
+
+    OPEN           --server_close-->  SERVER_CLOSED  channel.close sent
+    OPEN           --client_close-->  CLIENT_CLOSED  the core channel closed
+    either closed  --close_ok-->      GONE           (the owed close-ok is never sent)
+    CLIENT_CLOSED  --input_read-->    GONE           close-ok sent
+
+``input_read`` is RabbitMQ's reader finishing what it had received: it
+forgets a channel the client closed (and the channel sends close-ok) only
+between two reads of the socket, so frames that came with the close still
+reach the closed channel (RabbitMQ 3.10.8, probed: tests/amqp/test_channel_closing.py).
+A closed channel's other commands are the channel layer's (``_channels.py``).
+
 Flags (each with one meaning):
 
 - ``input_broken``: the frame parser met bytes it cannot frame; nothing more
@@ -45,7 +63,17 @@ from dataclasses import dataclass
 
 from ._wire import Frame
 
-__all__ = ["HANDSHAKE_STATES", "TRANSITIONS", "Machine", "State", "Transition"]
+__all__ = [
+    "CHANNEL_TRANSITIONS",
+    "HANDSHAKE_STATES",
+    "TRANSITIONS",
+    "ChannelEvent",
+    "ChannelState",
+    "Machine",
+    "State",
+    "Transition",
+    "move_channel",
+]
 
 
 class State(enum.Enum):
@@ -95,6 +123,43 @@ TRANSITIONS: dict[tuple[State, Transition], State] = {
 
 class BadTransition(RuntimeError):
     """A move the table does not allow: a bug in the engine."""
+
+
+class ChannelState(enum.Enum):
+    """Where one channel is in its life."""
+
+    OPEN = "open"
+    SERVER_CLOSED = "server_closed"
+    CLIENT_CLOSED = "client_closed"
+    GONE = "gone"
+
+
+class ChannelEvent(enum.Enum):
+    """What moves a channel from one state to the next."""
+
+    SERVER_CLOSE = "server_close"
+    CLIENT_CLOSE = "client_close"
+    CLOSE_OK = "close_ok"
+    INPUT_READ = "input_read"
+
+
+_CLOSED = (ChannelState.SERVER_CLOSED, ChannelState.CLIENT_CLOSED)
+
+#: (channel state, event) -> the next state.
+CHANNEL_TRANSITIONS: dict[tuple[ChannelState, ChannelEvent], ChannelState] = {
+    (ChannelState.OPEN, ChannelEvent.SERVER_CLOSE): ChannelState.SERVER_CLOSED,
+    (ChannelState.OPEN, ChannelEvent.CLIENT_CLOSE): ChannelState.CLIENT_CLOSED,
+    **{(s, ChannelEvent.CLOSE_OK): ChannelState.GONE for s in _CLOSED},
+    (ChannelState.CLIENT_CLOSED, ChannelEvent.INPUT_READ): ChannelState.GONE,
+}
+
+
+def move_channel(state: ChannelState, event: ChannelEvent) -> ChannelState:
+    """The channel state ``event`` leads to from ``state``; BadTransition if none."""
+    try:
+        return CHANNEL_TRANSITIONS[state, event]
+    except KeyError:
+        raise BadTransition(f"channel {event.value} in state {state.value}") from None
 
 
 @dataclass(slots=True)
