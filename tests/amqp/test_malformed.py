@@ -4,9 +4,8 @@ Each case of ``probe_malformed.py`` is sent to a fresh fakebroker engine and
 to the real RabbitMQ (skipped when unreachable); both must give RabbitMQ's
 probed answer below: the frames (reply code, text, class and method ids;
 content headers byte for byte) and how the socket ends (``open``: still
-serving; ``held``: a close sent and the socket kept; ``eof``). Where the
-difference lies in the engine or the core, which this change does not touch,
-the fakebroker side is a strict xfail naming what differs.
+serving; ``held``: a close sent and the socket kept; ``eof``). Every case
+passes on both (a new difference would be a failure, not an xfail).
 
 ``python -m tests.amqp.probe_malformed NAME`` prints both answers side by side.
 """
@@ -161,10 +160,6 @@ EXPECTED: dict[str, tuple[Frames, str]] = {
 #: How long after the input RabbitMQ drops the socket, where that is part of the answer.
 EOF_AFTER = {"frame-too-large": 3.0, "heartbeat-payload-start": 3.0, "method-unknown-type": 0.0}
 
-#: fakebroker's differences outside the codec: what the engine (or the core) must change.
-NOT_IN_CODEC: dict[str, str] = {}
-
-
 def _mask(frames: Frames) -> Frames:
     """Connection.start reduced to its version (its properties differ by design)."""
     return [f[1:] if len(f) > 1 and f[1] == "Connection.Start" else f for f in frames]
@@ -179,8 +174,6 @@ def _check(answer: P.Answer, name: str) -> None:
 
 def _param(name: str, backend: str) -> Any:
     marks: list[Any] = []
-    if backend == "fakebroker" and name in NOT_IN_CODEC:
-        marks.append(pytest.mark.xfail(strict=True, reason=NOT_IN_CODEC[name]))
     if backend == "rabbitmq":
         marks.append(pytest.mark.skipif(not reachable(), reason="RabbitMQ is not reachable"))
     return pytest.param(name, backend, marks=marks, id=f"{name}-{backend}")
