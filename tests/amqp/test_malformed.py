@@ -160,6 +160,7 @@ EXPECTED: dict[str, tuple[Frames, str]] = {
 #: How long after the input RabbitMQ drops the socket, where that is part of the answer.
 EOF_AFTER = {"frame-too-large": 3.0, "heartbeat-payload-start": 3.0, "method-unknown-type": 0.0}
 
+
 def _mask(frames: Frames) -> Frames:
     """Connection.start reduced to its version (its properties differ by design)."""
     return [f[1:] if len(f) > 1 and f[1] == "Connection.Start" else f for f in frames]
