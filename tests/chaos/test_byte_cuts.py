@@ -69,7 +69,12 @@ def _delete(address: tuple[str, int], queue: str) -> None:
 
 
 async def _consume_through(proxy: CutProxy, queue: str, outcome: Outcome) -> None:
-    url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/"
+    await consume(f"amqp://guest:guest@127.0.0.1:{proxy.port}/", queue, outcome)
+
+
+async def consume(url: str, queue: str, outcome: Outcome) -> None:
+    """A robust aio-pika consumer (manual acks, prefetch 10) takes ``queue`` to the end,
+    reconnecting and setting up again after every cut, within :data:`DEADLINE`."""
     started = time.monotonic()
     connection = None
     while connection is None and time.monotonic() - started < DEADLINE:
@@ -77,7 +82,7 @@ async def _consume_through(proxy: CutProxy, queue: str, outcome: Outcome) -> Non
         try:
             connection = await aio_pika.connect_robust(url, reconnect_interval=0.05, timeout=5)
         except Exception:  # the cut hit the handshake: try again, as an application would
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # an application's back-off (real time, aio-pika's own)
     assert connection is not None, "never connected"
     done = asyncio.Event()
 
@@ -99,7 +104,7 @@ async def _consume_through(proxy: CutProxy, queue: str, outcome: Outcome) -> Non
                 break
             except Exception:
                 outcome.setup_retries += 1
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # as above: the application's back-off
         left = DEADLINE - (time.monotonic() - started)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done.wait(), timeout=max(left, 0.1))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,11 +30,10 @@ from fakebroker.faults import Rule
 from fakebroker.fronts import ProtocolEngine
 from fakebroker.fronts._protocol import amqp_engine_factory
 
-from .test_byte_cuts import MESSAGES, _fill
+from .test_byte_cuts import MESSAGES, _fill, consume
+from .test_byte_cuts import Outcome as ProxyOutcome
 
-aio_pika = pytest.importorskip("aio_pika")
-
-DEADLINE = 60.0
+pytest.importorskip("aio_pika")
 
 
 @dataclass(frozen=True)
@@ -92,20 +90,12 @@ class CuttingFactory:
 
 
 @dataclass
-class Outcome:
-    received: set[str] = field(default_factory=set)
-    deliveries: int = 0
-    connect_attempts: int = 0
-    setup_retries: int = 0
+class Outcome(ProxyOutcome):
+    """The proxy run's outcome, and how the plan's cuts fell on the connections."""
+
     connections: int = 0
-    cuts: int = 0
     #: Per connection the plan cut: did its cut fire (in the order they connected)?
     fired: list[bool] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def recovered(self) -> bool:
-        return len(self.received) == MESSAGES
 
 
 @contextlib.contextmanager
@@ -121,43 +111,6 @@ def cutting_server(cuts: list[RuleCut]) -> Iterator[tuple[Server, CuttingFactory
         node.close()
 
 
-async def _consume(url: str, queue: str, outcome: Outcome) -> None:
-    started = time.monotonic()
-    connection = None
-    while connection is None and time.monotonic() - started < DEADLINE:
-        outcome.connect_attempts += 1
-        try:
-            connection = await aio_pika.connect_robust(url, reconnect_interval=0.05, timeout=5)
-        except Exception:  # the cut hit the handshake: try again, as an application would
-            await asyncio.sleep(0.05)  # an application's back-off (real time, aio-pika's own)
-    assert connection is not None, "never connected"
-    done = asyncio.Event()
-
-    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        outcome.deliveries += 1
-        outcome.received.add(message.message_id or "?")
-        with contextlib.suppress(Exception):  # a cut took the channel: it comes back
-            await message.ack()
-        if len(outcome.received) == MESSAGES:
-            done.set()
-
-    async with connection:
-        while time.monotonic() - started < DEADLINE:
-            try:  # a cut during set-up fails the call: an application tries again
-                channel = await connection.channel()
-                await channel.set_qos(prefetch_count=10)
-                declared = await channel.declare_queue(queue, passive=True)
-                await declared.consume(on_message)
-                break
-            except Exception:
-                outcome.setup_retries += 1
-                await asyncio.sleep(0.05)  # as above: the application's back-off
-        left = DEADLINE - (time.monotonic() - started)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(done.wait(), timeout=max(left, 0.1))
-    outcome.seconds = time.monotonic() - started
-
-
 def run_rule_cuts(cuts: list[RuleCut] | None = None) -> Outcome:
     """One trial: fill a queue (uncut), consume it through ``cuts``; what happened."""
     cuts = doubling_rule_cuts() if cuts is None else cuts
@@ -166,7 +119,7 @@ def run_rule_cuts(cuts: list[RuleCut] | None = None) -> Outcome:
     with cutting_server([]) as (server, factory):
         sent = _fill(("127.0.0.1", server.port), queue)
         factory.cuts, factory.accepted = cuts, 0  # the consumer's connections are cut
-        asyncio.run(_consume(server.url, queue, outcome))
+        asyncio.run(consume(server.url, queue, outcome))
         outcome.cuts = factory.fired
         outcome.fired = [rule.fired == 1 for rule in factory.rules]
         outcome.connections = factory.accepted
