@@ -275,6 +275,7 @@ class Run:
         self.profiles: list[str] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="fakebroker-bench-"))
         self.load_before = os.getloadavg()
+        self.cpu_before = cpu_times()
         self.started = datetime.datetime.now().astimezone()
         self.t0 = time.perf_counter()
 
@@ -705,6 +706,7 @@ class Run:
     def write(self, output: Path) -> None:
         elapsed = time.perf_counter() - self.t0
         load_after = os.getloadavg()
+        stolen = steal_share(self.cpu_before, cpu_times())
         lines = [
             "# Benchmark results",
             "",
@@ -720,6 +722,9 @@ class Run:
             f"{load_after[0]:.2f} at the end; the 2 cores are shared with other engineers, "
             "so figures move by 15-30% between runs: only ratios well beyond the spreads "
             "shown mean anything.",
+            f"- CPU time stolen by the host during the run (/proc/stat steal): {stolen}; "
+            "a share of several per cent slows every backend alike, so the ratios hold "
+            "while the absolute figures (and the targets set in them) drop.",
             "",
             "## Targets",
             "",
@@ -797,6 +802,25 @@ def package_shares(stats: pstats.Stats) -> list[tuple[str, float]]:
     whole = sum(totals.values()) or 1.0
     ranked = sorted(totals.items(), key=lambda item: -item[1])
     return [(name, value / whole) for name, value in ranked if value / whole >= 0.02]
+
+
+def cpu_times() -> list[int] | None:
+    """The machine's CPU jiffies from /proc/stat (None where there is none)."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_share(before: list[int] | None, after: list[int] | None) -> str:
+    """The steal share of all CPU time between two readings, as text."""
+    if before is None or after is None or len(before) < 8 or len(after) < 8:
+        return "unknown"
+    total = sum(after) - sum(before)
+    if total <= 0:
+        return "unknown"
+    return f"{100 * (after[7] - before[7]) / total:.1f}%"
 
 
 def machine(rabbit_version: str | None) -> list[str]:
