@@ -53,10 +53,10 @@ from ._errors import (
     unexpected_frame,
 )
 from ._events import send_event
-from ._faults import Shaper, Slicer
 from ._heartbeat import Heartbeats
 from ._log import ConnectionLog, LogSink, default_sink
 from ._output import Output
+from ._shaping import OutputShaping
 from ._state import Machine, State, Transition
 from ._wire import FRAME_HEARTBEAT, FRAME_METHOD, Frame, FrameReader
 
@@ -124,8 +124,8 @@ class Engine:
         self._delays = (silent_close_delay, closing_timeout)
         self._reader = FrameReader(frame_max=H.FRAME_MIN_SIZE)
         self._heartbeats: Heartbeats | None = None
-        self._shaper: Shaper | None = None
-        self._slicer: Slicer | None = None
+        #: latency, bandwidth and slicer state, made when such a rule first fires
+        self._shaping: OutputShaping | None = None
         #: How frames are read when the client speaks another version (AMQP 0-8).
         self._inbound: Callable[[Frame], Frame] | None = None
         self._timer: Timer | None = self.clock.call_later(handshake_timeout, self._on_deadline)
@@ -151,7 +151,8 @@ class Engine:
 
         Not while latency, bandwidth or a slicer still holds output: it leaves first.
         """
-        return self.machine.state is State.CLOSED and not self._holding()
+        shaping = self._shaping
+        return self.machine.state is State.CLOSED and not (shaping and shaping.holding)
 
     @property
     def frame_max(self) -> int:
@@ -193,11 +194,12 @@ class Engine:
         chunks, out.chunks = out.chunks, []
         fresh = bool(chunks)  # new frames (not only what latency held)
         decisions = F.at_frames_sending(self) if fresh else ()
-        if decisions or (self._shaper is not None and self._shaper.held):
-            chunks = self._shape(chunks, decisions)
-        data = b"".join(chunks)
-        if self._slicer is not None or (decisions and F.slicing(decisions)):
-            data = self._slice(data, decisions if fresh else None)
+        if decisions and self._shaping is None:
+            self._shaping = OutputShaping(clock=self.clock, wake=self._wake_front)
+        if self._shaping is not None:
+            data = self._shaping.take(chunks, decisions, fresh)
+        else:
+            data = b"".join(chunks)
         if data and self.faults.armed(Point.BYTES_SENT):
             data = self._cut_output(data)
         self.bytes_out += len(data)
@@ -353,65 +355,15 @@ class Engine:
         self._finish()
         return data[: decision.cut]
 
-    def _shape(self, chunks: list[bytes], decisions: tuple[Decision, ...]) -> list[bytes]:
-        """frame_sending: the chunks that may leave now; the rest wait on the clock."""
-        shaper = self._shaper
-        if shaper is None:
-            shaper = self._shaper = Shaper()
-        now = self.clock.now()
-        shaper.push(chunks, now, decisions)
-        out = shaper.ready(now)
-        release = shaper.next_release()
-        if release is not None and shaper.timer is None:
-            shaper.timer = self.clock.call_at(release, self._release)
-        return out
-
-    def _release(self) -> None:
-        if self._shaper is not None:
-            self._shaper.timer = None
+    def _wake_front(self) -> None:
+        """Output shaping has bytes due: the front should call :meth:`data_to_send`."""
         if self.wakeup is not None and not self.busy:
             self.wakeup()
-
-    def _holding(self) -> bool:
-        """Whether output shaping (latency, bandwidth, slicer) holds bytes not yet sent."""
-        shaper, slicer = self._shaper, self._slicer
-        return (shaper is not None and bool(shaper.held)) or (slicer is not None and slicer.pending)
 
     def _drop_held(self) -> None:
         """The transport is reset or gone: what shaping held never leaves."""
-        if self._shaper is not None and self._shaper.timer is not None:
-            self._shaper.timer.cancel()
-        self._shaper = None
-        if self._slicer is not None:
-            self._slicer.clear()
-            self._slicer = None
-
-    def _slice(self, data: bytes, decisions: tuple[Decision, ...] | None) -> bytes:
-        """slice: the next slice of the output; the front is woken for each one after it.
-
-        ``decisions``: what fired on new frames (None: ``data`` is output latency held).
-        """
-        slicer = self._slicer
-        if slicer is None:
-            slicer = self._slicer = Slicer()
-        slicer.push(data, decisions)
-        now = self.clock.now()
-        out = slicer.take(now)
-        if not slicer.pending:
-            if slicer.size is None:  # no slice rule fires any more
-                self._slicer = None
-        elif slicer.timer is None:
-            if slicer.due > now:
-                slicer.timer = self.clock.call_at(slicer.due, self._next_slice)
-            elif self.wakeup is not None:
-                self.wakeup()  # the front calls again: the next slice leaves on its own
-        return out
-
-    def _next_slice(self) -> None:
-        if self._slicer is not None:
-            self._slicer.timer = None
-        if self.wakeup is not None and not self.busy:
-            self.wakeup()
+        if self._shaping is not None:
+            self._shaping.drop()
 
     # -- plumbing ---------------------------------------------------------------------------
 

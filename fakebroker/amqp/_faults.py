@@ -6,21 +6,17 @@ a node installs) is pure data; this module describes each fault point as a
 :class:`~fakebroker.core.faultpoints.Decision` that fired there, if any.
 The engine and its parts carry decisions out (``Engine.apply``, the channel
 layer, the event writer); nothing here touches the connection.  Output
-shaping (latency, bandwidth) holds frames on the broker's clock
-(:class:`Shaper`); the slicer hands output over a slice at a time
-(:class:`Slicer`).
+shaping (latency, bandwidth, slices) is ``_shaping.py``'s.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from pamqp import base
 from pamqp import commands as C
 
-from fakebroker.core import Timer
-from fakebroker.core.faultpoints import Action, Decision, Hit, Point
+from fakebroker.core.faultpoints import Decision, Hit, Point
 
 from ._wire import FRAME_METHOD, Frame
 
@@ -29,7 +25,7 @@ if TYPE_CHECKING:
 
     from ._engine import Engine
 
-__all__ = ["Shaper", "Slicer", "ask", "method_fields", "slicing"]
+__all__ = ["ask", "method_fields"]
 
 
 def ask(eng: Engine, point: Point, **fields: Any) -> Decision | None:
@@ -147,109 +143,3 @@ def at_frames_sending(eng: Engine) -> tuple[Decision, ...]:
     if not eng.faults.armed(Point.FRAME_SENDING):
         return ()
     return eng.faults.fire_all(_hit(eng, Point.FRAME_SENDING))
-
-
-def slicing(decisions: tuple[Decision, ...]) -> bool:
-    """Whether a slice rule fired among the frame_sending ``decisions``."""
-    return any(d.action is Action.SLICE for d in decisions)
-
-
-# -- output shaping -------------------------------------------------------------------------
-
-
-class Shaper:
-    """Frames held until their release time on the broker's clock (latency, bandwidth)."""
-
-    def __init__(self) -> None:
-        self.held: deque[tuple[float, bytes]] = deque()
-        self.last_release = 0.0
-        self.line_free = 0.0
-        self.timer: Timer | None = None
-
-    def push(self, chunks: list[bytes], now: float, decisions: tuple[Decision, ...]) -> None:
-        """Hold ``chunks`` (in order): latencies add up, the lowest bandwidth holds."""
-        delay = sum(d.delay or 0.0 for d in decisions if d.action is Action.LATENCY)
-        rates = [d.rate for d in decisions if d.action is Action.BANDWIDTH and d.rate]
-        rate = min(rates) if rates else None
-        for chunk in chunks:
-            start = max(now, self.line_free)
-            self.line_free = start + (len(chunk) / rate if rate else 0.0)
-            release = max(self.line_free + delay, self.last_release)
-            self.last_release = release
-            self.held.append((release, chunk))
-
-    def ready(self, now: float) -> list[bytes]:
-        """The chunks due by ``now``."""
-        out = []
-        while self.held and self.held[0][0] <= now:
-            out.append(self.held.popleft()[1])
-        return out
-
-    def next_release(self) -> float | None:
-        """When the next held chunk is due (None when nothing is held)."""
-        return self.held[0][0] if self.held else None
-
-
-class Slicer:
-    """Output handed over in slices of at most ``size`` bytes, one per take (Toxiproxy's slicer).
-
-    The bytes queue up in order (a backlog read from ``pos``); :meth:`take`
-    gives the next slice, or nothing while the gap after the previous slice
-    (``delay`` seconds, broker clock) has not passed.
-    """
-
-    __slots__ = ("backlog", "delay", "due", "pos", "size", "timer")
-
-    def __init__(self) -> None:
-        self.backlog = bytearray()
-        self.pos = 0
-        self.size: int | None = None
-        self.delay = 0.0
-        #: When the next slice may leave (broker clock).
-        self.due = 0.0
-        self.timer: Timer | None = None
-
-    @property
-    def pending(self) -> bool:
-        """Whether bytes wait to leave."""
-        return self.pos < len(self.backlog)
-
-    def push(self, data: bytes, decisions: tuple[Decision, ...] | None) -> None:
-        """Queue ``data``; the slice rules that fired set the size (smallest) and delay (largest).
-
-        ``decisions`` is None for output that latency or bandwidth held (the
-        settings stay); new frames with no slice rule firing on them any more
-        (removed, or its count ran out) let what waits leave at once.
-        """
-        if decisions is not None:
-            slices = [d.size for d in decisions if d.action is Action.SLICE and d.size]
-            if slices:
-                self.size = min(slices)
-                self.delay = max(d.delay or 0.0 for d in decisions if d.action is Action.SLICE)
-            elif data:
-                self.size, self.delay = None, 0.0
-        self.backlog += data
-
-    def take(self, now: float) -> bytes:
-        """The next slice (``b""`` while the gap after the last one lasts)."""
-        if not self.pending or now < self.due:
-            return b""
-        end = len(self.backlog) if self.size is None else self.pos + self.size
-        out = bytes(self.backlog[self.pos : end])
-        self.pos += len(out)
-        if self.pos >= len(self.backlog):
-            self.backlog.clear()
-            self.pos = 0
-        elif self.pos > 1 << 16:  # drop what left, in bulk
-            del self.backlog[: self.pos]
-            self.pos = 0
-        self.due = now + self.delay if self.delay else 0.0
-        return out
-
-    def clear(self) -> None:
-        """Forget what waits (the connection ended)."""
-        self.backlog.clear()
-        self.pos = 0
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
