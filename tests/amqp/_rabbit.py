@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -19,6 +20,18 @@ def reachable() -> bool:
     except OSError:
         return False
     return True
+
+
+def on_both(names: Iterable[str]) -> list[Any]:
+    """Each case name for fakebroker and for RabbitMQ (skipped when unreachable), as
+    ``(name, backend)`` params with ids ``NAME-BACKEND``."""
+    skip = pytest.mark.skipif(not reachable(), reason="RabbitMQ is not reachable")
+    return [
+        pytest.param(name, backend, marks=[skip] if backend == "rabbitmq" else [],
+                     id=f"{name}-{backend}")
+        for name in names
+        for backend in ("fakebroker", "rabbitmq")
+    ]  # fmt: skip
 
 
 def require_rabbit() -> None:

@@ -33,7 +33,7 @@ from fakebroker.core import Broker, VirtualClock
 
 from . import probe_malformed as P
 from ._client import PROTOCOL_HEADER, RawClient, method_frame, start_ok
-from ._rabbit import reachable
+from ._rabbit import on_both, reachable
 
 Frames = list[tuple[Any, ...]]
 
@@ -279,16 +279,9 @@ def rabbit_flow(steps: list[bytes], expected: list[Frames]) -> tuple[list[Frames
         conn.sock.close()
 
 
-def _param(name: str, backend: str) -> Any:
-    marks = []
-    if backend == "rabbitmq":
-        marks.append(pytest.mark.skipif(not reachable(), reason="RabbitMQ is not reachable"))
-    return pytest.param(name, backend, marks=marks, id=f"{name}-{backend}")
-
-
 @pytest.mark.parametrize(
     ("name", "backend"),
-    [_param(name, backend) for name in FLOWS for backend in ("fakebroker", "rabbitmq")],
+    on_both(FLOWS),
 )
 def test_channel_closing_flow_gets_rabbitmqs_answers(name: str, backend: str) -> None:
     steps, expected, end = FLOWS[name]
@@ -315,30 +308,6 @@ def test_a_split_read_frees_the_channel_between_the_parts() -> None:
     client.engine.receive_data(CLOSE + OPEN[:5])
     assert [f.name for _, f in client.recv()] == ["Channel.CloseOk"]
     assert [f.name for _, f in client.send(OPEN[5:])] == ["Channel.OpenOk"]
-
-
-def test_every_channel_state_is_reachable_from_open_and_gone_is_the_end() -> None:
-    from fakebroker.amqp._state import (
-        CHANNEL_TRANSITIONS,
-        BadTransition,
-        ChannelEvent,
-        ChannelState,
-        move_channel,
-    )
-
-    seen, frontier = {ChannelState.OPEN}, [ChannelState.OPEN]
-    while frontier:
-        state = frontier.pop()
-        for (source, _), target in CHANNEL_TRANSITIONS.items():
-            if source is state and target not in seen:
-                seen.add(target)
-                frontier.append(target)
-    assert seen == set(ChannelState)
-    assert not any(source is ChannelState.GONE for source, _ in CHANNEL_TRANSITIONS)
-    with pytest.raises(BadTransition, match="channel input_read in state server_closed"):
-        move_channel(ChannelState.SERVER_CLOSED, ChannelEvent.INPUT_READ)
-    with pytest.raises(BadTransition):
-        move_channel(ChannelState.CLIENT_CLOSED, ChannelEvent.CLIENT_CLOSE)
 
 
 _AMQP_0_8 = P.Case(

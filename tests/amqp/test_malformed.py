@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from . import probe_malformed as P
-from ._rabbit import reachable
+from ._rabbit import on_both
 
 Frames = list[tuple[Any, ...]]
 
@@ -173,16 +173,9 @@ def _check(answer: P.Answer, name: str) -> None:
         assert abs(answer.after - EOF_AFTER[name]) < 0.6, answer.after
 
 
-def _param(name: str, backend: str) -> Any:
-    marks: list[Any] = []
-    if backend == "rabbitmq":
-        marks.append(pytest.mark.skipif(not reachable(), reason="RabbitMQ is not reachable"))
-    return pytest.param(name, backend, marks=marks, id=f"{name}-{backend}")
-
-
 @pytest.mark.parametrize(
     ("name", "backend"),
-    [_param(name, backend) for name in EXPECTED for backend in ("fakebroker", "rabbitmq")],
+    on_both(EXPECTED),
 )
 def test_malformed_input_gets_rabbitmqs_answer(name: str, backend: str) -> None:
     case = P.CASES[name]

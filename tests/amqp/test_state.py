@@ -2,32 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from fakebroker.amqp._state import (
+    CHANNEL_TRANSITIONS,
     HANDSHAKE_STATES,
     TRANSITIONS,
     BadTransition,
+    ChannelEvent,
+    ChannelState,
     Machine,
     State,
     Transition,
+    move_channel,
 )
 from fakebroker.amqp._wire import Frame
 
 
-def test_every_state_is_reachable_from_header_and_every_one_ends() -> None:
-    seen = {State.HEADER}
-    frontier = [State.HEADER]
+def _reachable(table: Mapping[tuple[Any, Any], Any], start: Any) -> set[Any]:
+    """Every state a transition table reaches from ``start``."""
+    seen, frontier = {start}, [start]
     while frontier:
         state = frontier.pop()
-        for (source, _), target in TRANSITIONS.items():
+        for (source, _), target in table.items():
             if source is state and target not in seen:
                 seen.add(target)
                 frontier.append(target)
-    assert seen == set(State)
+    return seen
+
+
+def test_every_state_is_reachable_from_header_and_every_one_ends() -> None:
+    assert _reachable(TRANSITIONS, State.HEADER) == set(State)
     for state in State:
         if state is not State.CLOSED:
             assert TRANSITIONS[state, Transition.ENDED] is State.CLOSED
+
+
+def test_every_channel_state_is_reachable_from_open_and_gone_is_the_end() -> None:
+    assert _reachable(CHANNEL_TRANSITIONS, ChannelState.OPEN) == set(ChannelState)
+    assert not any(source is ChannelState.GONE for source, _ in CHANNEL_TRANSITIONS)
+    with pytest.raises(BadTransition, match="channel input_read in state server_closed"):
+        move_channel(ChannelState.SERVER_CLOSED, ChannelEvent.INPUT_READ)
+    with pytest.raises(BadTransition):
+        move_channel(ChannelState.CLIENT_CLOSED, ChannelEvent.CLIENT_CLOSE)
 
 
 def test_the_handshake_moves_in_order_and_nothing_else_moves() -> None:
